@@ -1,0 +1,40 @@
+# Two commands for a newcomer: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format openapi bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## Serve on SQLite with demo data at http://127.0.0.1:8000 (docs at /docs).
+run: $(STAMP)
+	$(BIN)/interval serve --demo --host 127.0.0.1 --port 8000
+
+## The whole test suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set).
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/interval openapi check
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+openapi: $(STAMP)
+	$(BIN)/interval openapi write
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,90 @@
+"""Request-level audit: views note what they touched; one place writes and commits at the end."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, g, request
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.db import request_session
+from api.domain.access import Actor
+from api.domain.audit import AuditNote
+
+log = logging.getLogger("interval")
+
+
+def start_note(action: str, resource_type: str | None) -> AuditNote:
+    g.audit = AuditNote(action=action, resource_type=resource_type)
+    actor = g.get("actor")
+    if actor is not None:
+        note(actor=actor)
+    return g.audit
+
+
+def note(
+    *,
+    actor: Actor | None = None,
+    resource_id=None,
+    patient_ids=(),
+    extra_action: str | None = None,
+    actor_id=None,
+    actor_role: str | None = None,
+    clinic_id=None,
+) -> None:
+    """Add what the request has learned to its audit event (no-op on unaudited views)."""
+    current: AuditNote | None = g.get("audit")
+    if current is None:
+        return
+    if actor is not None:
+        current.actor_id, current.actor_role, current.clinic_id = (
+            actor.user_id,
+            actor.role,
+            actor.clinic_id,
+        )
+    if actor_id is not None:
+        current.actor_id = actor_id
+    if actor_role is not None:
+        current.actor_role = actor_role
+    if clinic_id is not None:
+        current.clinic_id = clinic_id
+    if resource_id is not None:
+        current.resource_id = str(resource_id)
+    current.patient_ids.extend(patient_ids)
+    if extra_action is not None:
+        current.extra_actions.append(extra_action)
+
+
+def finish_request(response: Response) -> Response:
+    """The request's one commit: its writes and its audit event together, or on error the
+    audit event alone after rolling the writes back."""
+    current: AuditNote | None = g.get("audit")
+    if current is None and "db_session" not in g:
+        return response
+    session = request_session()
+    succeeded = response.status_code < 400
+    if not succeeded:
+        session.rollback()
+    if current is not None:
+        session.add_all(
+            current.events(
+                outcome=response.status_code,
+                request_id=g.get("request_id"),
+                client_address=request.remote_addr,
+            )
+        )
+    try:
+        session.commit()
+    except SQLAlchemyError:
+        session.rollback()
+        log.exception("commit failed", extra={"event": "commit_failed"})
+        if succeeded:
+            from api.smorest import problem
+
+            return problem(
+                503,
+                "The change could not be saved; retry later.",
+                type_slug="unavailable",
+                headers={"Retry-After": "5"},
+            )
+    return response

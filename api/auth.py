@@ -1,0 +1,62 @@
+"""The current actor: bearer-token authentication for each request."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+from sqlalchemy import select
+
+from api.db import request_session
+from api.domain.access import Actor
+from api.domain.credentials import decode_access_token
+from api.domain.errors import Unauthorized
+from api.models import Patient, RefreshFamily, User
+
+
+def settings():
+    """The identity settings of this application (api.domain.identity.IdentitySettings)."""
+    return current_app.extensions["interval.identity"]
+
+
+def bearer_token() -> str:
+    """The token from the Authorization header, the only place a token is read from."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("A bearer access token is required.")
+    return token.strip()
+
+
+def authenticate() -> Actor:
+    """Verify the access token, then check the user is active and the session not revoked."""
+    claims = decode_access_token(settings().tokens, bearer_token())
+    row = (
+        request_session()
+        .execute(
+            select(User, RefreshFamily.revoked_at, Patient.id)
+            .join(RefreshFamily, RefreshFamily.user_id == User.id)
+            .outerjoin(Patient, Patient.user_id == User.id)
+            .where(User.id == claims.user_id, RefreshFamily.id == claims.family_id)
+        )
+        .one_or_none()
+    )
+    if row is None:
+        raise Unauthorized("The access token is invalid or has expired.")
+    user, revoked_at, patient_id = row
+    if not user.is_active or revoked_at is not None:
+        raise Unauthorized("The access token is invalid or has expired.")
+    actor = Actor(
+        user_id=user.id,
+        role=user.role,
+        clinic_id=user.clinic_id,
+        patient_id=patient_id,
+        family_id=claims.family_id,
+    )
+    g.actor = actor
+    from api.auditing import note
+
+    note(actor=actor)
+    return actor
+
+
+def current_actor() -> Actor:
+    return g.actor

@@ -1,0 +1,121 @@
+"""Declarative base with a constraint naming convention; engine and request-scoped session."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from pathlib import Path
+
+from sqlalchemy import DateTime, MetaData, Uuid, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC and always read back timezone-aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused; every stored time carries an offset")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UTCDateTime, uuid.UUID: Uuid}
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def id_column() -> Mapped[uuid.UUID]:
+    return mapped_column(primary_key=True, default=new_id)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for the URL; SQLite gets foreign keys, real transactions and a busy timeout."""
+    if url.startswith("sqlite"):
+        database = url.split("///", 1)[-1]
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_connection, _record):
+            # Let SQLAlchemy emit BEGIN itself so SAVEPOINTs behave (pysqlite defers BEGIN).
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection):
+            # IMMEDIATE takes the write lock up front, so concurrent writers queue instead of
+            # failing later with "database is locked" on lock upgrade.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+class Database:
+    """Holds the engine and the session factory for one application."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = make_engine(url)
+        self.session_factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def session(self) -> Session:
+        return self.session_factory()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def request_session() -> Session:
+    """The session of the current request, opened on first use and closed at teardown."""
+    from flask import current_app, g
+
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["interval.db"].session()
+    return g.db_session
+
+
+def close_request_session(_exc: BaseException | None = None) -> None:
+    from flask import g
+
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()

@@ -1,0 +1,1 @@
+"""The rules of the product, with no Flask import."""

@@ -1,0 +1,101 @@
+"""Who may see what: every lookup of patient data is scoped here. Out of scope is NotFound."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, exists, false, select
+from sqlalchemy.orm import Session
+
+from api.domain.errors import Forbidden, NotFound
+from api.models import CareTeamMember, Patient, User
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The authenticated caller."""
+
+    user_id: uuid.UUID
+    role: str
+    clinic_id: uuid.UUID
+    patient_id: uuid.UUID | None = None
+    family_id: uuid.UUID | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in ("clinician", "clinic_admin")
+
+
+def patient_filter(actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause on Patient selecting exactly the patients the actor may see."""
+    same_clinic = Patient.clinic_id == actor.clinic_id
+    if actor.role == "clinic_admin":
+        return same_clinic
+    if actor.role == "clinician":
+        on_care_team = exists().where(
+            CareTeamMember.patient_id == Patient.id,
+            CareTeamMember.user_id == actor.user_id,
+            CareTeamMember.clinic_id == actor.clinic_id,
+        )
+        return same_clinic & on_care_team
+    if actor.role == "patient" and actor.patient_id is not None:
+        return same_clinic & (Patient.id == actor.patient_id)
+    return false()
+
+
+def get_patient(session: Session, actor: Actor, patient_id: uuid.UUID) -> Patient:
+    """The patient if the actor may see them; NotFound otherwise, whether or not they exist."""
+    patient = session.scalar(select(Patient).where(Patient.id == patient_id, patient_filter(actor)))
+    if patient is None:
+        raise NotFound("Patient not found.")
+    return patient
+
+
+def require_role(actor: Actor, *roles: str) -> None:
+    """Refuse a caller whose role may not use this operation at all (not resource-specific)."""
+    if actor.role not in roles:
+        raise Forbidden("Your role may not do this.")
+
+
+def require_staff(actor: Actor) -> None:
+    require_role(actor, "clinician", "clinic_admin")
+
+
+def require_clinic_admin(actor: Actor, clinic_id: uuid.UUID) -> None:
+    """Only an admin of that clinic; another clinic's id answers 404 like any unknown clinic."""
+    require_role(actor, "clinic_admin")
+    if clinic_id != actor.clinic_id:
+        raise NotFound("Clinic not found.")
+
+
+def may_manage_care_team(actor: Actor, session: Session, patient: Patient) -> bool:
+    """Admins manage any care team in their clinic; clinicians the care teams they are on."""
+    if actor.clinic_id != patient.clinic_id:
+        return False
+    if actor.role == "clinic_admin":
+        return True
+    if actor.role == "clinician":
+        return session.scalar(
+            select(
+                exists().where(
+                    CareTeamMember.patient_id == patient.id,
+                    CareTeamMember.user_id == actor.user_id,
+                )
+            )
+        )
+    return False
+
+
+def get_clinic_staff(session: Session, actor: Actor, user_id: uuid.UUID) -> User:
+    """A staff user of the actor's clinic, or NotFound."""
+    user = session.scalar(
+        select(User).where(
+            User.id == user_id,
+            User.clinic_id == actor.clinic_id,
+            User.role.in_(("clinician", "clinic_admin")),
+        )
+    )
+    if user is None:
+        raise NotFound("Staff member not found.")
+    return user

@@ -1,0 +1,441 @@
+"""Sign-in, token rotation, enrollment, staff and clinics."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from api.domain.access import Actor, get_clinic_staff, require_clinic_admin
+from api.domain.credentials import (
+    MIN_PASSWORD_LENGTH,
+    Passwords,
+    TokenSettings,
+    issue_access_token,
+    new_enrollment_code,
+    new_secret,
+    normalize_code,
+    secret_digest,
+)
+from api.domain.errors import Conflict, Invalid, Unauthorized
+from api.models import Clinic, EnrollmentCode, Patient, RefreshFamily, RefreshToken, User
+
+BAD_CREDENTIALS = "The email or password is incorrect."
+BAD_REFRESH = "The refresh token is invalid or has expired."
+BAD_CODE = "The enrollment code is invalid or has expired."
+
+
+@dataclass(frozen=True)
+class IdentitySettings:
+    passwords: Passwords
+    tokens: TokenSettings
+    secret_key: str
+    refresh_idle: dt.timedelta
+    refresh_absolute: dt.timedelta
+    enrollment_lifetime: dt.timedelta
+    lockout_threshold: int
+    lockout_duration: dt.timedelta
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "Bearer"  # noqa: S105 - the scheme name, not a secret
+
+
+class LoginFailed(Unauthorized):
+    """Wrong email, wrong password or a locked account: one answer for all three."""
+
+    def __init__(self, *, user: User | None = None, locked_now: bool = False):
+        super().__init__(BAD_CREDENTIALS)
+        self.user = user
+        self.locked_now = locked_now
+
+
+class RefreshFailed(Unauthorized):
+    def __init__(self, *, user_id: uuid.UUID | None = None, reuse: bool = False):
+        super().__init__(BAD_REFRESH)
+        self.user_id = user_id
+        self.reuse = reuse
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(
+            "The password is too short.",
+            errors={"password": [f"Use at least {MIN_PASSWORD_LENGTH} characters."]},
+        )
+
+
+def _issue_tokens(
+    session: Session,
+    settings: IdentitySettings,
+    *,
+    user: User,
+    family: RefreshFamily,
+    now: dt.datetime,
+) -> TokenPair:
+    secret = new_secret()
+    session.add(
+        RefreshToken(
+            family_id=family.id,
+            token_hash=secret_digest(settings.secret_key, secret),
+            created_at=now,
+        )
+    )
+    session.flush()
+    access = issue_access_token(settings.tokens, user_id=user.id, family_id=family.id, now=now)
+    return TokenPair(access, secret, settings.tokens.lifetime_seconds)
+
+
+def _start_family(
+    session: Session, settings: IdentitySettings, *, user: User, now: dt.datetime
+) -> TokenPair:
+    family = RefreshFamily(id=uuid.uuid4(), user_id=user.id, created_at=now)
+    session.add(family)
+    session.flush()
+    return _issue_tokens(session, settings, user=user, family=family, now=now)
+
+
+def login(
+    session: Session, settings: IdentitySettings, *, email: str, password: str, now: dt.datetime
+) -> tuple[User, TokenPair]:
+    """Tokens for a correct email and password; LoginFailed otherwise.
+
+    The caller commits before answering a failure so the failure count survives the 401.
+    """
+    user = session.scalar(select(User).where(User.email == normalize_email(email)))
+    usable = user is not None and user.is_active and user.password_hash is not None
+    matches = settings.passwords.verify(user.password_hash if usable else None, password)
+    if not usable:
+        raise LoginFailed(user=user)
+    if user.locked_until is not None and user.locked_until > now:
+        raise LoginFailed(user=user)
+    if not matches:
+        user.failed_logins += 1
+        locked_now = user.failed_logins >= settings.lockout_threshold
+        if locked_now:
+            user.locked_until = now + settings.lockout_duration
+            user.failed_logins = 0
+        raise LoginFailed(user=user, locked_now=locked_now)
+    user.failed_logins = 0
+    user.locked_until = None
+    if settings.passwords.needs_rehash(user.password_hash):
+        user.password_hash = settings.passwords.hash(password)
+    return user, _start_family(session, settings, user=user, now=now)
+
+
+def revoke_family(session: Session, family_id: uuid.UUID, *, reason: str, now: dt.datetime):
+    session.execute(
+        update(RefreshFamily)
+        .where(RefreshFamily.id == family_id, RefreshFamily.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=reason)
+    )
+
+
+def revoke_all_families(session: Session, user_id: uuid.UUID, *, reason: str, now: dt.datetime):
+    session.execute(
+        update(RefreshFamily)
+        .where(RefreshFamily.user_id == user_id, RefreshFamily.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=reason)
+    )
+
+
+def refresh(
+    session: Session, settings: IdentitySettings, *, refresh_token: str, now: dt.datetime
+) -> tuple[User, TokenPair]:
+    """Rotate: a new pair, the old refresh token spent. A spent token presented again revokes
+    its whole family (the caller commits before answering, so the revocation sticks)."""
+    digest = secret_digest(settings.secret_key, refresh_token)
+    row = session.execute(
+        select(RefreshToken, RefreshFamily, User)
+        .join(RefreshFamily, RefreshFamily.id == RefreshToken.family_id)
+        .join(User, User.id == RefreshFamily.user_id)
+        .where(RefreshToken.token_hash == digest)
+    ).one_or_none()
+    if row is None:
+        raise RefreshFailed()
+    token, family, user = row
+    if family.revoked_at is not None or not user.is_active:
+        raise RefreshFailed(user_id=user.id)
+    if token.used_at is not None:
+        revoke_family(session, family.id, reason="reuse_detected", now=now)
+        raise RefreshFailed(user_id=user.id, reuse=True)
+    expired = (
+        now - family.created_at > settings.refresh_absolute
+        or now - token.created_at > settings.refresh_idle
+    )
+    if expired:
+        revoke_family(session, family.id, reason="expired", now=now)
+        raise RefreshFailed(user_id=user.id)
+    # Claim the token atomically: of two concurrent refreshes only one updates the row; the
+    # other sees it spent and is treated as reuse.
+    claimed = session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        revoke_family(session, family.id, reason="reuse_detected", now=now)
+        raise RefreshFailed(user_id=user.id, reuse=True)
+    return user, _issue_tokens(session, settings, user=user, family=family, now=now)
+
+
+def logout(
+    session: Session, settings: IdentitySettings, *, refresh_token: str, now: dt.datetime
+) -> uuid.UUID | None:
+    """Revoke the token's family; the user id when the token was known."""
+    digest = secret_digest(settings.secret_key, refresh_token)
+    row = session.execute(
+        select(RefreshFamily)
+        .join(RefreshToken, RefreshToken.family_id == RefreshFamily.id)
+        .where(RefreshToken.token_hash == digest)
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    revoke_family(session, row.id, reason="logout", now=now)
+    return row.user_id
+
+
+def _new_code(
+    session: Session,
+    settings: IdentitySettings,
+    *,
+    clinic_id: uuid.UUID,
+    patient_id: uuid.UUID | None = None,
+    user_id: uuid.UUID | None = None,
+    created_by: uuid.UUID | None,
+    now: dt.datetime,
+) -> tuple[str, dt.datetime]:
+    """A fresh code; earlier unused codes for the same person stop working."""
+    target = (
+        EnrollmentCode.patient_id == patient_id
+        if patient_id
+        else (EnrollmentCode.user_id == user_id)
+    )
+    session.execute(
+        update(EnrollmentCode)
+        .where(target, EnrollmentCode.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    code = new_enrollment_code()
+    expires_at = now + settings.enrollment_lifetime
+    session.add(
+        EnrollmentCode(
+            clinic_id=clinic_id,
+            code_hash=secret_digest(settings.secret_key, normalize_code(code)),
+            patient_id=patient_id,
+            user_id=user_id,
+            created_by=created_by,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+    session.flush()
+    return code, expires_at
+
+
+def patient_enrollment_code(
+    session: Session,
+    settings: IdentitySettings,
+    *,
+    actor: Actor,
+    patient: Patient,
+    now: dt.datetime,
+) -> tuple[str, dt.datetime]:
+    if patient.user_id is not None:
+        raise Conflict("This patient has already enrolled.")
+    return _new_code(
+        session,
+        settings,
+        clinic_id=patient.clinic_id,
+        patient_id=patient.id,
+        created_by=actor.user_id,
+        now=now,
+    )
+
+
+def enroll(
+    session: Session,
+    settings: IdentitySettings,
+    *,
+    code: str,
+    email: str,
+    password: str,
+    now: dt.datetime,
+) -> tuple[User, TokenPair]:
+    """Redeem a code: a patient gets a new account; an invited staff member sets a password."""
+    check_password_strength(password)
+    digest = secret_digest(settings.secret_key, normalize_code(code))
+    # Claim the code atomically so two redemptions of one code cannot both succeed.
+    claimed = session.execute(
+        update(EnrollmentCode)
+        .where(
+            EnrollmentCode.code_hash == digest,
+            EnrollmentCode.used_at.is_(None),
+            EnrollmentCode.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise Unauthorized(BAD_CODE)
+    enrollment = session.scalar(select(EnrollmentCode).where(EnrollmentCode.code_hash == digest))
+    email = normalize_email(email)
+    if enrollment.user_id is not None:
+        user = session.get(User, enrollment.user_id)
+        if user.email != email:
+            raise Invalid(
+                "This invitation was sent to another email address.",
+                errors={"email": ["Use the address the invitation was sent to."]},
+            )
+        user.password_hash = settings.passwords.hash(password)
+        user.is_active = True
+    else:
+        patient = session.get(Patient, enrollment.patient_id)
+        if patient.user_id is not None:
+            raise Unauthorized(BAD_CODE)
+        if session.scalar(select(func.count()).where(User.email == email)):
+            raise Conflict(
+                "An account with this email already exists.",
+                errors={"email": ["Already registered."]},
+            )
+        user = User(
+            id=uuid.uuid4(),
+            clinic_id=patient.clinic_id,
+            email=email,
+            display_name=patient.display_name,
+            role="patient",
+            password_hash=settings.passwords.hash(password),
+            is_active=True,
+            created_at=now,
+        )
+        session.add(user)
+        session.flush()
+        patient.user_id = user.id
+    session.flush()
+    return user, _start_family(session, settings, user=user, now=now)
+
+
+def change_password(
+    session: Session,
+    settings: IdentitySettings,
+    *,
+    actor: Actor,
+    current_password: str,
+    new_password: str,
+    now: dt.datetime,
+) -> None:
+    """Set a new password and sign out every session, this one included."""
+    user = session.get(User, actor.user_id)
+    if not settings.passwords.verify(user.password_hash, current_password):
+        raise Invalid(
+            "The current password is incorrect.",
+            errors={"current_password": ["Incorrect."]},
+        )
+    check_password_strength(new_password)
+    user.password_hash = settings.passwords.hash(new_password)
+    revoke_all_families(session, user.id, reason="password_changed", now=now)
+
+
+def create_clinic(
+    session: Session,
+    settings: IdentitySettings,
+    *,
+    name: str,
+    admin_email: str,
+    admin_password: str,
+    now: dt.datetime,
+) -> tuple[Clinic, User]:
+    check_password_strength(admin_password)
+    email = normalize_email(admin_email)
+    if session.scalar(select(func.count()).where(User.email == email)):
+        raise Conflict("An account with this email already exists.")
+    clinic = Clinic(id=uuid.uuid4(), name=name, created_at=now)
+    admin = User(
+        id=uuid.uuid4(),
+        clinic_id=clinic.id,
+        email=email,
+        display_name="Clinic admin",
+        role="clinic_admin",
+        password_hash=settings.passwords.hash(admin_password),
+        is_active=True,
+        created_at=now,
+    )
+    session.add_all([clinic, admin])
+    session.flush()
+    return clinic, admin
+
+
+def invite_staff(
+    session: Session,
+    settings: IdentitySettings,
+    *,
+    actor: Actor,
+    clinic_id: uuid.UUID,
+    email: str,
+    display_name: str,
+    role: str,
+    now: dt.datetime,
+) -> tuple[User, str, dt.datetime]:
+    """A staff account without a password, and the code that lets its owner set one."""
+    require_clinic_admin(actor, clinic_id)
+    email = normalize_email(email)
+    if session.scalar(select(func.count()).where(User.email == email)):
+        raise Conflict(
+            "An account with this email already exists.",
+            errors={"email": ["Already registered."]},
+        )
+    user = User(
+        id=uuid.uuid4(),
+        clinic_id=clinic_id,
+        email=email,
+        display_name=display_name,
+        role=role,
+        is_active=False,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    code, expires_at = _new_code(
+        session,
+        settings,
+        clinic_id=clinic_id,
+        user_id=user.id,
+        created_by=actor.user_id,
+        now=now,
+    )
+    return user, code, expires_at
+
+
+def set_staff_active(
+    session: Session,
+    *,
+    actor: Actor,
+    clinic_id: uuid.UUID,
+    user_id: uuid.UUID,
+    active: bool,
+    now: dt.datetime,
+) -> User:
+    """Deactivate (signing out every session) or reactivate a staff member of the clinic."""
+    require_clinic_admin(actor, clinic_id)
+    user = get_clinic_staff(session, actor, user_id)
+    if user.id == actor.user_id and not active:
+        raise Conflict("You cannot deactivate your own account.")
+    if active and user.password_hash is None:
+        raise Conflict("This person has not enrolled yet.")
+    user.is_active = active
+    if not active:
+        revoke_all_families(session, user.id, reason="deactivated", now=now)
+    return user

@@ -1,0 +1,133 @@
+"""Patients and care teams."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import delete, exists, select
+from sqlalchemy.orm import Session
+
+from api.domain.access import Actor, get_patient, may_manage_care_team, patient_filter
+from api.domain.errors import Conflict, NotFound
+from api.domain.identity import IdentitySettings, patient_enrollment_code
+from api.domain.pagination import Page, keyset_page
+from api.models import CareTeamMember, Patient, User
+
+
+def create_patient(
+    session: Session,
+    settings: IdentitySettings,
+    *,
+    actor: Actor,
+    display_name: str,
+    timezone: str,
+    mrn: str | None,
+    birth_year: int | None,
+    now: dt.datetime,
+) -> tuple[Patient, str, dt.datetime]:
+    """A patient in the actor's clinic and their first enrollment code; a clinician who creates
+    a patient joins the care team."""
+    if mrn is not None and session.scalar(
+        select(exists().where(Patient.clinic_id == actor.clinic_id, Patient.mrn == mrn))
+    ):
+        raise Conflict("A patient with this MRN already exists.", errors={"mrn": ["In use."]})
+    patient = Patient(
+        id=uuid.uuid4(),
+        clinic_id=actor.clinic_id,
+        display_name=display_name,
+        timezone=timezone,
+        mrn=mrn,
+        birth_year=birth_year,
+        created_at=now,
+    )
+    session.add(patient)
+    session.flush()
+    if actor.role == "clinician":
+        session.add(
+            CareTeamMember(
+                patient_id=patient.id,
+                user_id=actor.user_id,
+                clinic_id=actor.clinic_id,
+                added_at=now,
+                added_by=actor.user_id,
+            )
+        )
+    code, expires_at = patient_enrollment_code(
+        session, settings, actor=actor, patient=patient, now=now
+    )
+    return patient, code, expires_at
+
+
+def list_patients(session: Session, actor: Actor, *, limit: int, cursor: dict | None) -> Page:
+    stmt = select(Patient).where(patient_filter(actor))
+    return keyset_page(
+        session, stmt, keys=[Patient.created_at, Patient.id], limit=limit, cursor=cursor
+    )
+
+
+def care_team(session: Session, patient_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[User]]:
+    """Care-team members of several patients in one query."""
+    members: dict[uuid.UUID, list[User]] = {patient_id: [] for patient_id in patient_ids}
+    if not patient_ids:
+        return members
+    rows = session.execute(
+        select(CareTeamMember.patient_id, User)
+        .join(User, User.id == CareTeamMember.user_id)
+        .where(CareTeamMember.patient_id.in_(patient_ids))
+        .order_by(User.display_name)
+    )
+    for patient_id, user in rows:
+        members[patient_id].append(user)
+    return members
+
+
+def _manageable_patient(session: Session, actor: Actor, patient_id: uuid.UUID) -> Patient:
+    patient = get_patient(session, actor, patient_id)
+    if not may_manage_care_team(actor, session, patient):
+        raise NotFound("Patient not found.")
+    return patient
+
+
+def add_to_care_team(
+    session: Session,
+    *,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    user_id: uuid.UUID,
+    now: dt.datetime,
+) -> Patient:
+    patient = _manageable_patient(session, actor, patient_id)
+    clinician = session.scalar(
+        select(User).where(
+            User.id == user_id, User.clinic_id == patient.clinic_id, User.role == "clinician"
+        )
+    )
+    if clinician is None:
+        raise NotFound("Clinician not found.")
+    if session.get(CareTeamMember, (patient.id, clinician.id)) is None:
+        session.add(
+            CareTeamMember(
+                patient_id=patient.id,
+                user_id=clinician.id,
+                clinic_id=patient.clinic_id,
+                added_at=now,
+                added_by=actor.user_id,
+            )
+        )
+        session.flush()
+    return patient
+
+
+def remove_from_care_team(
+    session: Session, *, actor: Actor, patient_id: uuid.UUID, user_id: uuid.UUID
+) -> Patient:
+    patient = _manageable_patient(session, actor, patient_id)
+    removed = session.execute(
+        delete(CareTeamMember).where(
+            CareTeamMember.patient_id == patient.id, CareTeamMember.user_id == user_id
+        )
+    ).rowcount
+    if not removed:
+        raise NotFound("That clinician is not on this care team.")
+    return patient

@@ -1,0 +1,67 @@
+"""Cross-cutting request handling: request ids, content types, caching headers, access log."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, Response, g, request
+
+from api.auditing import finish_request
+from api.db import close_request_session
+from api.smorest import problem
+
+log = logging.getLogger("interval")
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def _start() -> Response | None:
+    g.started = time.perf_counter()
+    offered = request.headers.get("X-Request-ID", "")
+    g.request_id = offered if REQUEST_ID.match(offered) else uuid.uuid4().hex
+    if request.method in BODY_METHODS and _has_body() and not request.is_json:
+        return problem(
+            415,
+            "Send the body as application/json.",
+            type_slug="unsupported-media-type",
+        )
+    return None
+
+
+def _has_body() -> bool:
+    return bool(request.content_length) or request.headers.get("Transfer-Encoding") == "chunked"
+
+
+def _finish(response: Response) -> Response:
+    response = finish_request(response)
+    response.headers["X-Request-ID"] = g.get("request_id", "")
+    if request.path.startswith("/v1/") and "Cache-Control" not in response.headers:
+        # Every /v1 answer may hold patient data unless a view says otherwise.
+        response.headers["Cache-Control"] = "no-store"
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    actor = g.get("actor")
+    log.info(
+        "request",
+        extra={
+            "event": "request",
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": round(
+                (time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1
+            ),
+            "request_id": g.get("request_id"),
+            "user_id": str(actor.user_id) if actor else None,
+        },
+    )
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_start)
+    app.after_request(_finish)
+    app.teardown_appcontext(close_request_session)

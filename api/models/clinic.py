@@ -1,0 +1,19 @@
+"""The clinic: the tenant every patient row belongs to."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.db import Base, id_column, utcnow
+
+
+class Clinic(Base):
+    __tablename__ = "clinics"
+
+    id: Mapped[uuid.UUID] = id_column()
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,160 @@
+"""Sign-in, token refresh, sign-out, enrollment and the current user."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+
+from api.auditing import note
+from api.auth import current_actor, settings
+from api.db import request_session, utcnow
+from api.domain import identity
+from api.models import User
+from api.resources.auth.schemas import (
+    EnrollSchema,
+    LoginSchema,
+    MeSchema,
+    PasswordChangeSchema,
+    RefreshSchema,
+    TokenSchema,
+)
+from api.smorest import Blueprint, audited
+
+blp = Blueprint("auth", __name__, url_prefix="/v1", description="Sign-in and tokens")
+
+
+def _limit(scope: str, account: str) -> None:
+    current_app.extensions["interval.rate_limits"].hit(
+        scope, address=request.remote_addr, account=account
+    )
+
+
+def _note_user(user: User) -> None:
+    note(actor_id=user.id, actor_role=user.role, clinic_id=user.clinic_id, resource_id=user.id)
+
+
+@blp.route("/auth/login", methods=["POST"])
+@audited("auth.login", "user")
+@blp.public
+@blp.arguments(LoginSchema)
+@blp.response(200, TokenSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(429, response="TOO_MANY_REQUESTS")
+def login(args):
+    """Sign in with email and password"""
+    _limit("login", args["email"])
+    session = request_session()
+    try:
+        user, tokens = identity.login(
+            session, settings(), email=args["email"], password=args["password"], now=utcnow()
+        )
+    except identity.LoginFailed as failure:
+        if failure.user is not None:
+            _note_user(failure.user)
+        if failure.locked_now:
+            note(extra_action="auth.lockout")
+        # Keep the failure count even though the answer is an error.
+        session.commit()
+        raise
+    _note_user(user)
+    return tokens
+
+
+@blp.route("/auth/refresh", methods=["POST"])
+@audited("auth.refresh", "user")
+@blp.public
+@blp.arguments(RefreshSchema)
+@blp.response(200, TokenSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
+def refresh(args):
+    """Exchange a refresh token for a new pair; the old refresh token stops working"""
+    session = request_session()
+    try:
+        user, tokens = identity.refresh(
+            session, settings(), refresh_token=args["refresh_token"], now=utcnow()
+        )
+    except identity.RefreshFailed as failure:
+        if failure.user_id is not None:
+            user = session.get(User, failure.user_id)
+            _note_user(user)
+        if failure.reuse:
+            note(extra_action="auth.refresh_reuse_detected")
+        # A detected reuse revokes the family; that must stick although the answer is 401.
+        session.commit()
+        raise
+    _note_user(user)
+    return tokens
+
+
+@blp.route("/auth/logout", methods=["POST"])
+@audited("auth.logout", "user")
+@blp.public
+@blp.arguments(RefreshSchema)
+@blp.response(204)
+def logout(args):
+    """Sign out: the refresh token's whole family stops working"""
+    session = request_session()
+    user_id = identity.logout(
+        session, settings(), refresh_token=args["refresh_token"], now=utcnow()
+    )
+    if user_id is not None:
+        _note_user(session.get(User, user_id))
+
+
+@blp.route("/auth/enroll", methods=["POST"])
+@audited("auth.enroll", "user")
+@blp.public
+@blp.arguments(EnrollSchema)
+@blp.response(201, TokenSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(409, response="CONFLICT")
+@blp.alt_response(429, response="TOO_MANY_REQUESTS")
+def enroll(args):
+    """Redeem an enrollment code: set a password and sign in"""
+    _limit("enroll", args["email"])
+    user, tokens = identity.enroll(
+        request_session(),
+        settings(),
+        code=args["code"],
+        email=args["email"],
+        password=args["password"],
+        now=utcnow(),
+    )
+    _note_user(user)
+    return tokens
+
+
+@blp.route("/me", methods=["GET"])
+@blp.auth()
+@blp.response(200, MeSchema)
+def me():
+    """The signed-in user"""
+    actor = current_actor()
+    user = request_session().get(User, actor.user_id)
+    return {
+        "user_id": user.id,
+        "email": user.email,
+        "display_name": user.display_name,
+        "role": user.role,
+        "clinic_id": user.clinic_id,
+        "patient_id": actor.patient_id,
+    }
+
+
+@blp.route("/me/password", methods=["POST"])
+@audited("auth.password_change", "user")
+@blp.auth()
+@blp.arguments(PasswordChangeSchema)
+@blp.response(204)
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+def change_password(args):
+    """Change your password; every session, this one included, is signed out"""
+    actor = current_actor()
+    identity.change_password(
+        request_session(),
+        settings(),
+        actor=actor,
+        current_password=args["current_password"],
+        new_password=args["new_password"],
+        now=utcnow(),
+    )
+    note(resource_id=actor.user_id)

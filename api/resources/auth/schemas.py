@@ -1,0 +1,47 @@
+"""Auth request and response bodies."""
+
+import marshmallow as ma
+
+from api.smorest import Schema
+
+PASSWORD = {"required": True, "validate": ma.validate.Length(min=1, max=1024)}
+
+
+class LoginSchema(Schema):
+    email = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=320))
+    password = ma.fields.String(**PASSWORD, load_only=True)
+
+
+class RefreshSchema(Schema):
+    refresh_token = ma.fields.String(
+        required=True, validate=ma.validate.Length(min=1, max=200), load_only=True
+    )
+
+
+class EnrollSchema(Schema):
+    code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
+    email = ma.fields.Email(required=True, validate=ma.validate.Length(max=320))
+    password = ma.fields.String(**PASSWORD, load_only=True)
+
+
+class PasswordChangeSchema(Schema):
+    current_password = ma.fields.String(**PASSWORD, load_only=True)
+    new_password = ma.fields.String(**PASSWORD, load_only=True)
+
+
+class TokenSchema(Schema):
+    access_token = ma.fields.String(required=True)
+    refresh_token = ma.fields.String(required=True)
+    token_type = ma.fields.String(required=True, metadata={"example": "Bearer"})
+    expires_in = ma.fields.Integer(
+        required=True, metadata={"description": "Access-token lifetime in seconds"}
+    )
+
+
+class MeSchema(Schema):
+    user_id = ma.fields.UUID(required=True)
+    email = ma.fields.String(required=True)
+    display_name = ma.fields.String(required=True)
+    role = ma.fields.String(required=True)
+    clinic_id = ma.fields.UUID(required=True)
+    patient_id = ma.fields.UUID(allow_none=True, required=True)

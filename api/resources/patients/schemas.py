@@ -1,0 +1,68 @@
+"""Patient request and response bodies."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import marshmallow as ma
+
+from api.resources.pagination import PageArgsSchema, page_schema
+from api.smorest import Schema
+
+
+def validate_timezone(name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ma.ValidationError("Not an IANA time zone, e.g. America/New_York.") from exc
+
+
+class EnrollmentSchema(Schema):
+    code = ma.fields.String(required=True, metadata={"example": "K7QM-4XZT-9PRD"})
+    expires_at = ma.fields.AwareDateTime(required=True)
+
+
+class CareTeamMemberSchema(Schema):
+    user_id = ma.fields.UUID(required=True)
+    display_name = ma.fields.String(required=True)
+
+
+class PatientCreateSchema(Schema):
+    display_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    timezone = ma.fields.String(
+        required=True,
+        validate=[ma.validate.Length(max=64), validate_timezone],
+        metadata={"example": "America/New_York"},
+    )
+    mrn = ma.fields.String(load_default=None, validate=ma.validate.Length(min=1, max=64))
+    birth_year = ma.fields.Integer(
+        load_default=None,
+        strict=True,
+        validate=ma.validate.Range(min=1900, max=dt.date.today().year),
+    )
+
+
+class PatientSchema(Schema):
+    id = ma.fields.UUID(required=True)
+    clinic_id = ma.fields.UUID(required=True)
+    display_name = ma.fields.String(required=True)
+    mrn = ma.fields.String(allow_none=True, required=True)
+    birth_year = ma.fields.Integer(allow_none=True, required=True)
+    timezone = ma.fields.String(required=True)
+    enrolled = ma.fields.Boolean(required=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+    care_team = ma.fields.List(ma.fields.Nested(CareTeamMemberSchema), required=True)
+
+
+class PatientCreatedSchema(PatientSchema):
+    enrollment = ma.fields.Nested(EnrollmentSchema, required=True)
+
+
+class PatientListArgsSchema(PageArgsSchema):
+    pass
+
+
+PatientPageSchema = page_schema(PatientSchema, "PatientPage")
+
+
+class CareTeamAddSchema(Schema):
+    user_id = ma.fields.UUID(required=True)

@@ -1,0 +1,231 @@
+"""Our Api, Blueprint and Schema: problem+json errors and access policies documented in the spec."""
+
+from __future__ import annotations
+
+import http
+import logging
+from collections.abc import Callable
+from functools import wraps
+
+import flask_smorest
+import marshmallow as ma
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Response, g, json
+from flask_smorest.utils import prepare_response
+from sqlalchemy.exc import IntegrityError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from api.domain.errors import DomainError, Forbidden
+
+log = logging.getLogger("interval")
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PUBLIC = "public"
+ANY_USER = "any_user"
+
+
+class Schema(ma.Schema):
+    """Base schema: unknown fields are refused, output keeps declaration order."""
+
+    class Meta:
+        unknown = ma.RAISE
+        ordered = True
+
+
+class ProblemSchema(Schema):
+    type = ma.fields.String(metadata={"description": "Problem type, a URI reference"})
+    title = ma.fields.String()
+    status = ma.fields.Integer()
+    detail = ma.fields.String()
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        metadata={"description": "Field path → messages, for validation problems"},
+    )
+    request_id = ma.fields.String()
+
+
+def problem(
+    status: int,
+    detail: str | None = None,
+    *,
+    type_slug: str | None = None,
+    title: str | None = None,
+    errors: dict | None = None,
+    headers: dict | None = None,
+) -> Response:
+    """An RFC 9457 problem response."""
+    phrase = http.HTTPStatus(status).phrase
+    body = {
+        "type": f"/problems/{type_slug}" if type_slug else "about:blank",
+        "title": title or phrase,
+        "status": status,
+        "detail": detail or phrase,
+    }
+    if errors:
+        body["errors"] = errors
+    request_id = g.get("request_id")
+    if request_id:
+        body["request_id"] = request_id
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_CONTENT_TYPE)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="interval"'
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def flatten_errors(messages, prefix: str = "") -> dict[str, list[str]]:
+    """webargs/marshmallow nested messages → {"answers.9": ["..."]}."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(flatten_errors(value, path))
+    elif isinstance(messages, list | tuple) and all(isinstance(m, str) for m in messages):
+        flat[prefix or "_body"] = [str(m) for m in messages]
+    elif isinstance(messages, list | tuple):
+        for index, value in enumerate(messages):
+            flat.update(flatten_errors(value, f"{prefix}.{index}" if prefix else str(index)))
+    else:
+        flat[prefix or "_body"] = [str(messages)]
+    return flat
+
+
+def validation_errors(data: dict) -> dict[str, list[str]]:
+    """Drop webargs' location level ("json", "query") so errors name the field itself."""
+    messages = data.get("messages") or data.get("errors") or {}
+    flat: dict[str, list[str]] = {}
+    for location_messages in messages.values() if isinstance(messages, dict) else [messages]:
+        flat.update(flatten_errors(location_messages))
+    return flat
+
+
+class Api(flask_smorest.Api):
+    ERROR_SCHEMA = ProblemSchema
+
+    def __init__(self, app=None, *, spec_kwargs=None):
+        spec_kwargs = dict(spec_kwargs or {})
+        spec_kwargs.setdefault("marshmallow_plugin", MarshmallowPlugin())
+        super().__init__(app, spec_kwargs=spec_kwargs)
+
+    def init_app(self, app, *, spec_kwargs=None):
+        super().init_app(app, spec_kwargs=spec_kwargs)
+        self.spec.components.security_scheme(
+            "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        )
+        app.register_error_handler(DomainError, handle_domain_error)
+        app.register_error_handler(IntegrityError, handle_integrity_error)
+        app.register_error_handler(OperationalError, handle_database_unavailable)
+        app.register_error_handler(Exception, handle_unexpected_error)
+
+    def _register_responses(self):
+        """Every documented error is problem+json."""
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+                prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Error (RFC 9457 problem)", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+    def handle_http_exception(self, error: HTTPException):
+        data = getattr(error, "data", None) or {}
+        status = error.code or 500
+        if status == 500:
+            return handle_unexpected_error(error)
+        errors = validation_errors(data) if status in (400, 422) and data else None
+        if status == 422:
+            detail = "The request did not validate; see errors."
+        elif errors:
+            detail = next(iter(errors.values()))[0]
+        else:
+            detail = data.get("message") or error.description
+        slug = "validation-error" if status == 422 else http.HTTPStatus(status).name.lower()
+        return problem(
+            status,
+            detail,
+            type_slug=slug.replace("_", "-"),
+            errors=errors,
+            headers=data.get("headers"),
+        )
+
+
+def handle_domain_error(error: DomainError):
+    return problem(
+        error.status,
+        error.detail,
+        type_slug=error.type,
+        title=error.title,
+        errors=error.errors,
+        headers=error.headers,
+    )
+
+
+def handle_integrity_error(error: IntegrityError):
+    log.info("integrity conflict", extra={"event": "integrity_conflict"})
+    return problem(409, "The request conflicts with stored data.", type_slug="conflict")
+
+
+def handle_database_unavailable(error: OperationalError):
+    log.error("database unavailable", extra={"event": "database_unavailable"})
+    return problem(
+        503,
+        "The database is unavailable; retry later.",
+        type_slug="unavailable",
+        headers={"Retry-After": "5"},
+    )
+
+
+def handle_unexpected_error(error: BaseException):
+    # Log the exception type and traceback, never the request body.
+    log.error("unhandled exception", exc_info=error, extra={"event": "unhandled_exception"})
+    return problem(500, "An unexpected error occurred.", type_slug="internal-error")
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """A blueprint whose views each declare who may call them."""
+
+    def public(self, func: Callable) -> Callable:
+        """Anyone may call this view, signed in or not."""
+        func._access = PUBLIC
+        return func
+
+    def auth(self, *roles: str) -> Callable:
+        """Require a valid access token; with roles, only those roles (others get 403)."""
+        from api.auth import authenticate
+
+        def decorator(func):
+            @wraps(func)
+            def wrapper(*args, **kwargs):
+                actor = authenticate()
+                if roles and actor.role not in roles:
+                    raise Forbidden("Your role may not do this.")
+                return func(*args, **kwargs)
+
+            wrapper._access = roles or ANY_USER
+            wrapper = self.doc(security=[{"bearerAuth": []}])(wrapper)
+            wrapper = self.alt_response(401, response="UNAUTHORIZED")(wrapper)
+            if roles:
+                wrapper = self.alt_response(403, response="FORBIDDEN")(wrapper)
+            return wrapper
+
+        return decorator
+
+
+def audited(action: str, resource_type: str | None = None) -> Callable:
+    """Record one audit event for each call of this view, whatever its outcome."""
+    from api.auditing import start_note
+
+    def decorator(func):
+        @wraps(func)
+        def wrapper(*args, **kwargs):
+            start_note(action, resource_type)
+            return func(*args, **kwargs)
+
+        wrapper._audit = action
+        return wrapper
+
+    return decorator
