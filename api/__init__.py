@@ -15,7 +15,7 @@ from api.domain.identity import IdentitySettings
 from api.domain.pagination import CursorCodec
 from api.ratelimit import RateLimits
 from api.resources import register_blueprints
-from api.smorest import Api
+from api.smorest import PUBLIC, Api
 
 API_VERSION = "1.0.0"
 
@@ -67,7 +67,7 @@ def identity_settings(config: dict) -> IdentitySettings:
 def create_app(config: dict | None = None) -> Flask:
     """The application: config → database → Api → identity → blueprints."""
     settings = config_module.load(config)
-    app = Flask(__name__, instance_path=settings["INSTANCE_DIR"])
+    app = Flask(__name__, instance_path=settings["INSTANCE_DIR"], static_folder=None)
     app.config.update(settings)
     app.config.update(openapi_settings(settings["DOCS_ENABLED"]))
     app.json.sort_keys = False
@@ -102,4 +102,4 @@ def _serve_swagger_assets(app: Flask) -> None:
     def swagger_ui_asset(filename: str):
         return send_from_directory(swagger_ui_path, filename, max_age=3600)
 
-    swagger_ui_asset._access = "public"
+    swagger_ui_asset._access = PUBLIC

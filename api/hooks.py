@@ -7,11 +7,11 @@ import re
 import time
 import uuid
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 
 from api.auditing import finish_request
 from api.db import close_request_session
-from api.smorest import problem
+from api.smorest import problem, route_policy
 
 log = logging.getLogger("interval")
 
@@ -23,6 +23,11 @@ def _start() -> Response | None:
     g.started = time.perf_counter()
     offered = request.headers.get("X-Request-ID", "")
     g.request_id = offered if REQUEST_ID.match(offered) else uuid.uuid4().hex
+    rule = request.url_rule
+    # Deny unless allowed: a view that declares no access policy is never served.
+    if rule is not None and route_policy(current_app, rule.endpoint, request.method) is None:
+        log.error("route without access policy", extra={"endpoint": rule.endpoint})
+        return problem(403, "This route is not available.", type_slug="forbidden")
     if request.method in BODY_METHODS and _has_body() and not request.is_json:
         return problem(
             415,

@@ -229,3 +229,18 @@ def audited(action: str, resource_type: str | None = None) -> Callable:
         return wrapper
 
     return decorator
+
+
+# flask-smorest's documentation views carry no attribute of ours; they are public by design.
+FRAMEWORK_PUBLIC_ENDPOINTS = frozenset({"api-docs.openapi_json", "api-docs.openapi_swagger_ui"})
+
+
+def route_policy(app, endpoint: str, method: str):
+    """The access policy a view declared (PUBLIC, ANY_USER or a tuple of roles), or None."""
+    if endpoint in FRAMEWORK_PUBLIC_ENDPOINTS:
+        return PUBLIC
+    view = app.view_functions.get(endpoint)
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        view = getattr(view_class, method.lower(), None)
+    return getattr(view, "_access", None)

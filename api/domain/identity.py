@@ -97,7 +97,7 @@ def _issue_tokens(
     return TokenPair(access, secret, settings.tokens.lifetime_seconds)
 
 
-def _start_family(
+def start_session(
     session: Session, settings: IdentitySettings, *, user: User, now: dt.datetime
 ) -> TokenPair:
     family = RefreshFamily(id=uuid.uuid4(), user_id=user.id, created_at=now)
@@ -131,7 +131,7 @@ def login(
     user.locked_until = None
     if settings.passwords.needs_rehash(user.password_hash):
         user.password_hash = settings.passwords.hash(password)
-    return user, _start_family(session, settings, user=user, now=now)
+    return user, start_session(session, settings, user=user, now=now)
 
 
 def revoke_family(session: Session, family_id: uuid.UUID, *, reason: str, now: dt.datetime):
@@ -325,7 +325,7 @@ def enroll(
         session.flush()
         patient.user_id = user.id
     session.flush()
-    return user, _start_family(session, settings, user=user, now=now)
+    return user, start_session(session, settings, user=user, now=now)
 
 
 def change_password(

@@ -1,0 +1,224 @@
+"""Every route × every kind of caller: the expected status, and no leak of another patient."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from api.smorest import PUBLIC, route_policy
+
+ACTORS = [
+    "anonymous",
+    "patient_a",
+    "patient_b",
+    "care_clinician",
+    "clinic_clinician",
+    "other_clinician",
+    "admin",
+    "other_admin",
+]
+
+
+@dataclass
+class World:
+    clinic: object
+    other_clinic: object
+    patient_a: object
+    patient_b: object
+    care_clinician: object
+    clinic_clinician: object
+    other_clinician: object
+    admin: object
+    other_admin: object
+
+
+@pytest.fixture
+def world(make_clinic, make_user, make_patient) -> World:
+    clinic, other_clinic = make_clinic("Clinic A"), make_clinic("Clinic Z")
+    care_clinician = make_user(clinic, "clinician")
+    clinic_clinician = make_user(clinic, "clinician")
+    patient_a = make_patient(
+        clinic, care_team=(care_clinician,), display_name="Alice Secretname", mrn="MRN-A-0001"
+    )
+    patient_b = make_patient(clinic, care_team=(clinic_clinician,), display_name="Bob B.")
+    return World(
+        clinic=clinic,
+        other_clinic=other_clinic,
+        patient_a=patient_a,
+        patient_b=patient_b,
+        care_clinician=care_clinician,
+        clinic_clinician=clinic_clinician,
+        other_clinician=make_user(other_clinic, "clinician"),
+        admin=make_user(clinic, "clinic_admin"),
+        other_admin=make_user(other_clinic, "clinic_admin"),
+    )
+
+
+def _statuses(anonymous, patient_a, patient_b, care, clinic, other, admin, other_admin):
+    return dict(
+        zip(
+            ACTORS,
+            (anonymous, patient_a, patient_b, care, clinic, other, admin, other_admin),
+            strict=True,
+        )
+    )
+
+
+# (method, rule, path builder, body builder, expected status per actor)
+ROUTES = [
+    ("GET", "/v1/me", lambda w: "/v1/me", None, _statuses(401, 200, 200, 200, 200, 200, 200, 200)),
+    (
+        "POST",
+        "/v1/me/password",
+        lambda w: "/v1/me/password",
+        lambda w: {"current_password": "not the password", "new_password": "whatever long"},
+        _statuses(401, 422, 422, 422, 422, 422, 422, 422),
+    ),
+    (
+        "GET",
+        "/v1/patients",
+        lambda w: "/v1/patients",
+        None,
+        _statuses(401, 200, 200, 200, 200, 200, 200, 200),
+    ),
+    (
+        "POST",
+        "/v1/patients",
+        lambda w: "/v1/patients",
+        lambda w: {"display_name": "Created", "timezone": "America/Chicago"},
+        _statuses(401, 403, 403, 201, 201, 201, 201, 201),
+    ),
+    (
+        "GET",
+        "/v1/patients/<uuid:patient_id>",
+        lambda w: f"/v1/patients/{w.patient_a.id}",
+        None,
+        _statuses(401, 200, 404, 200, 404, 404, 200, 404),
+    ),
+    (
+        "POST",
+        "/v1/patients/<uuid:patient_id>/care-team",
+        lambda w: f"/v1/patients/{w.patient_a.id}/care-team",
+        lambda w: {"user_id": str(w.clinic_clinician.id)},
+        _statuses(401, 403, 403, 204, 404, 404, 204, 404),
+    ),
+    (
+        "DELETE",
+        "/v1/patients/<uuid:patient_id>/care-team/<uuid:user_id>",
+        lambda w: f"/v1/patients/{w.patient_a.id}/care-team/{w.care_clinician.id}",
+        None,
+        _statuses(401, 403, 403, 204, 404, 404, 204, 404),
+    ),
+    (
+        "POST",
+        "/v1/patients/<uuid:patient_id>/enrollment",
+        lambda w: f"/v1/patients/{w.patient_a.id}/enrollment",
+        None,
+        _statuses(401, 403, 403, 409, 404, 404, 409, 404),
+    ),
+    (
+        "GET",
+        "/v1/clinics/<uuid:clinic_id>/staff",
+        lambda w: f"/v1/clinics/{w.clinic.id}/staff",
+        None,
+        _statuses(401, 403, 403, 200, 200, 404, 200, 404),
+    ),
+    (
+        "POST",
+        "/v1/clinics/<uuid:clinic_id>/staff",
+        lambda w: f"/v1/clinics/{w.clinic.id}/staff",
+        lambda w: {"email": "invitee@example.test", "display_name": "Invitee", "role": "clinician"},
+        _statuses(401, 403, 403, 403, 403, 403, 201, 404),
+    ),
+    (
+        "PATCH",
+        "/v1/clinics/<uuid:clinic_id>/staff/<uuid:user_id>",
+        lambda w: f"/v1/clinics/{w.clinic.id}/staff/{w.clinic_clinician.id}",
+        lambda w: {"active": True},
+        _statuses(401, 403, 403, 403, 403, 403, 200, 404),
+    ),
+    (
+        "GET",
+        "/v1/audit-events",
+        lambda w: "/v1/audit-events",
+        None,
+        _statuses(401, 403, 403, 403, 403, 403, 200, 200),
+    ),
+]
+
+OUT_OF_SCOPE_FOR_A = {
+    "patient_b",
+    "clinic_clinician",
+    "other_clinician",
+    "other_admin",
+    "anonymous",
+}
+
+
+def _call(client, world, auth, actor, method, path, body):
+    headers = {} if actor == "anonymous" else auth(getattr(world, actor))
+    return client.open(path, method=method, json=body, headers=headers)
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize(
+    "method,rule,path,body,expected", ROUTES, ids=[f"{r[0]} {r[1]}" for r in ROUTES]
+)
+def test_access(client, world, auth, actor, method, rule, path, body, expected):
+    response = _call(client, world, auth, actor, method, path(world), body(world) if body else None)
+    assert response.status_code == expected[actor], response.get_data(as_text=True)
+    if response.status_code >= 400:
+        assert response.mimetype == "application/problem+json"
+    if actor in OUT_OF_SCOPE_FOR_A:
+        text = response.get_data(as_text=True)
+        assert "Alice Secretname" not in text
+        assert "MRN-A-0001" not in text
+        assert str(world.patient_a.id) not in text
+
+
+@pytest.mark.parametrize(
+    "actor,expected",
+    [
+        ("patient_a", {"patient_a"}),
+        ("patient_b", {"patient_b"}),
+        ("care_clinician", {"patient_a"}),
+        ("clinic_clinician", {"patient_b"}),
+        ("other_clinician", set()),
+        ("admin", {"patient_a", "patient_b"}),
+        ("other_admin", set()),
+    ],
+)
+def test_patient_list_is_scoped(client, world, auth, actor, expected):
+    body = client.get("/v1/patients", headers=auth(getattr(world, actor))).get_json()
+    wanted = {str(getattr(world, name).id) for name in expected}
+    assert {item["id"] for item in body["items"]} == wanted
+
+
+def test_every_protected_route_is_in_the_matrix(app):
+    covered = {(method, rule) for method, rule, *_ in ROUTES}
+    protected = set()
+    for rule in app.url_map.iter_rules():
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            if route_policy(app, rule.endpoint, method) != PUBLIC:
+                protected.add((method, rule.rule))
+    assert protected == covered
+
+
+def test_every_route_declares_an_access_policy(app):
+    """Deny unless allowed: a route nobody thought about fails here (and is refused at run time)."""
+    missing = [
+        f"{method} {rule.rule}"
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+        if route_policy(app, rule.endpoint, method) is None
+    ]
+    assert missing == []
+
+
+def test_a_route_without_policy_is_refused(app, client):
+    app.view_functions["health.healthz"]._access, saved = None, PUBLIC
+    try:
+        assert client.get("/healthz").status_code == 403
+    finally:
+        app.view_functions["health.healthz"]._access = saved

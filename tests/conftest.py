@@ -1,0 +1,213 @@
+"""Fixtures: one migrated database per run (SQLite, or TEST_DATABASE_URL); each test in a
+transaction that is rolled back; factories for clinics, users and patients."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from api import create_app
+from api.db import utcnow
+from api.domain import identity
+from api.migrate import upgrade
+from api.models import CareTeamMember, Clinic, Patient, User
+
+PASSWORD = "correct horse battery"
+TEST_SECRET = "test-signing-key-" + "k" * 50
+POSTGRES = bool(os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"))
+
+
+def test_config(database_url: str, instance_dir: str, **overrides) -> dict:
+    config = {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": TEST_SECRET,
+        "ENV": "development",
+        "INSTANCE_DIR": instance_dir,
+        # The OWASP minimum keeps the suite quick while still exercising Argon2id.
+        "ARGON2_TIME_COST": 2,
+        "ARGON2_MEMORY_KIB": 19456,
+        "ARGON2_PARALLELISM": 1,
+        "RATE_LIMIT_PER_ADDRESS": "1000/minute",
+        "RATE_LIMIT_PER_ACCOUNT": "1000/minute",
+        "DOCS_ENABLED": True,
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    return os.environ.get("TEST_DATABASE_URL") or (
+        f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    )
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    app = create_app(test_config(database_url, str(tmp_path_factory.mktemp("instance"))))
+    engine = app.extensions["interval.db"].engine
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        upgrade(connection)
+    yield app
+    app.extensions["interval.db"].dispose()
+
+
+@pytest.fixture
+def connection(app) -> Iterator:
+    """Every session of the test joins one outer transaction, rolled back at the end."""
+    database = app.extensions["interval.db"]
+    connection = database.engine.connect()
+    outer = connection.begin()
+    database.session_factory.configure(bind=connection, join_transaction_mode="create_savepoint")
+    app.extensions["interval.rate_limits"].reset()
+    yield connection
+    database.session_factory.configure(
+        bind=database.engine, join_transaction_mode="conservative_savepoint"
+    )
+    outer.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def session(app, connection) -> Iterator[Session]:
+    with app.extensions["interval.db"].session() as session:
+        yield session
+
+
+@pytest.fixture
+def client(app, connection):
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def password_hash(app) -> str:
+    return app.extensions["interval.identity"].passwords.hash(PASSWORD)
+
+
+@pytest.fixture
+def make_clinic(session):
+    def make(name: str = "Clinic") -> Clinic:
+        clinic = Clinic(id=uuid.uuid4(), name=name, created_at=utcnow())
+        session.add(clinic)
+        session.commit()
+        return clinic
+
+    return make
+
+
+@pytest.fixture
+def make_user(session, password_hash):
+    def make(
+        clinic: Clinic,
+        role: str = "clinician",
+        *,
+        email: str | None = None,
+        display_name: str | None = None,
+        active: bool = True,
+    ) -> User:
+        user = User(
+            id=uuid.uuid4(),
+            clinic_id=clinic.id,
+            email=email or f"{role}-{uuid.uuid4().hex[:10]}@example.test",
+            display_name=display_name or f"{role.title()} {uuid.uuid4().hex[:4]}",
+            role=role,
+            password_hash=password_hash,
+            is_active=active,
+            created_at=utcnow(),
+        )
+        session.add(user)
+        session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_patient(session, make_user):
+    def make(
+        clinic: Clinic,
+        *,
+        care_team: tuple[User, ...] = (),
+        enrolled: bool = True,
+        display_name: str | None = None,
+        mrn: str | None = None,
+        timezone: str = "America/New_York",
+    ) -> Patient:
+        user = make_user(clinic, "patient") if enrolled else None
+        patient = Patient(
+            id=uuid.uuid4(),
+            clinic_id=clinic.id,
+            user_id=user.id if user else None,
+            display_name=display_name or f"Patient {uuid.uuid4().hex[:6]}",
+            mrn=mrn,
+            timezone=timezone,
+            created_at=utcnow(),
+        )
+        session.add(patient)
+        session.flush()
+        for clinician in care_team:
+            session.add(
+                CareTeamMember(
+                    patient_id=patient.id,
+                    user_id=clinician.id,
+                    clinic_id=clinic.id,
+                    added_at=utcnow(),
+                )
+            )
+        session.commit()
+        return patient
+
+    return make
+
+
+@pytest.fixture
+def tokens_for(app, session):
+    """A signed-in session for a user, without the cost of a password check."""
+
+    def issue(user: User) -> identity.TokenPair:
+        pair = identity.start_session(
+            session, app.extensions["interval.identity"], user=user, now=utcnow()
+        )
+        session.commit()
+        return pair
+
+    return issue
+
+
+@pytest.fixture
+def auth(tokens_for, session):
+    """Authorization headers for a user (or a patient, through their user)."""
+
+    def headers(who) -> dict:
+        user = session.get(User, who.user_id) if isinstance(who, Patient) else who
+        return {"Authorization": f"Bearer {tokens_for(user).access_token}"}
+
+    return headers
+
+
+@pytest.fixture
+def clinic(make_clinic):
+    return make_clinic("Riverside Ketamine Clinic")
+
+
+@pytest.fixture
+def clinician(make_user, clinic):
+    return make_user(clinic, "clinician")
+
+
+@pytest.fixture
+def admin(make_user, clinic):
+    return make_user(clinic, "clinic_admin")
+
+
+@pytest.fixture
+def patient(make_patient, clinic, clinician):
+    return make_patient(clinic, care_team=(clinician,))
