@@ -59,7 +59,6 @@ def _finish(response: Response) -> Response:
             "duration_ms": round(
                 (time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1
             ),
-            "request_id": g.get("request_id"),
             "user_id": str(actor.user_id) if actor else None,
         },
     )

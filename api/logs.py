@@ -25,10 +25,22 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class RequestIdFilter(logging.Filter):
+    """Stamp every record logged during a request with that request's id."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from flask import g, has_app_context
+
+        if not hasattr(record, "request_id") and has_app_context():
+            record.request_id = g.get("request_id")
+        return True
+
+
 def configure(level: str = "INFO") -> None:
     logger = logging.getLogger("interval")
     if any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
         return
+    logger.addFilter(RequestIdFilter())
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     logger.addHandler(handler)

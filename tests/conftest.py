@@ -22,7 +22,7 @@ TEST_SECRET = "test-signing-key-" + "k" * 50
 POSTGRES = bool(os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"))
 
 
-def test_config(database_url: str, instance_dir: str, **overrides) -> dict:
+def app_config(database_url: str, instance_dir: str, **overrides) -> dict:
     config = {
         "DATABASE_URL": database_url,
         "SECRET_KEY": TEST_SECRET,
@@ -49,7 +49,7 @@ def database_url(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
-    app = create_app(test_config(database_url, str(tmp_path_factory.mktemp("instance"))))
+    app = create_app(app_config(database_url, str(tmp_path_factory.mktemp("instance"))))
     engine = app.extensions["interval.db"].engine
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":

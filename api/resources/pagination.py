@@ -14,7 +14,6 @@ from api.smorest import Schema
 class PageArgsSchema(Schema):
     limit = ma.fields.Integer(
         load_default=DEFAULT_LIMIT,
-        strict=True,
         validate=ma.validate.Range(min=1, max=MAX_LIMIT),
         metadata={"description": f"Page size, at most {MAX_LIMIT}"},
     )

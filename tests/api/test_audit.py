@@ -1,0 +1,212 @@
+"""Each endpoint class writes exactly the audit events it should; the trail is append-only."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import DBAPIError
+
+from api.models import AuditEvent
+from tests.conftest import PASSWORD, POSTGRES
+
+
+@pytest.fixture
+def events(session):
+    """The audit events written since the fixture started, oldest first."""
+    start = session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)) or 0
+
+    def written() -> list[AuditEvent]:
+        session.expire_all()
+        return list(
+            session.scalars(select(AuditEvent).where(AuditEvent.id > start).order_by(AuditEvent.id))
+        )
+
+    return written
+
+
+def test_reading_a_patient_writes_one_event(client, clinician, patient, auth, events):
+    client.get(
+        f"/v1/patients/{patient.id}",
+        headers=auth(clinician),
+        environ_base={"REMOTE_ADDR": "10.1.2.3"},
+    )
+    [event] = events()
+    assert (event.action, event.outcome, event.patient_id) == ("patient.read", 200, patient.id)
+    assert (event.actor_id, event.actor_role, event.clinic_id) == (
+        clinician.id,
+        "clinician",
+        clinician.clinic_id,
+    )
+    assert event.resource_type == "patient" and event.resource_id == str(patient.id)
+    assert event.client_address == "10.1.2.3" and event.request_id
+    assert event.occurred_at.tzinfo is not None
+
+
+def test_out_of_scope_attempt_is_recorded(client, make_user, clinic, patient, auth, events):
+    outsider = make_user(clinic, "clinician")
+    assert client.get(f"/v1/patients/{patient.id}", headers=auth(outsider)).status_code == 404
+    [event] = events()
+    assert (event.action, event.outcome, event.actor_id) == ("patient.read", 404, outsider.id)
+
+
+def test_listing_records_every_patient_shown(client, admin, clinic, make_patient, auth, events):
+    shown = {make_patient(clinic).id for _ in range(3)}
+    client.get("/v1/patients", headers=auth(admin))
+    [event] = events()
+    assert event.action == "patient.list"
+    assert {str(p) for p in shown} == set(event.patient_ids)
+
+
+def test_creating_a_patient(client, clinician, auth, events):
+    response = client.post(
+        "/v1/patients", headers=auth(clinician), json={"display_name": "New", "timezone": "UTC"}
+    )
+    [event] = events()
+    assert (event.action, event.outcome) == ("patient.create", 201)
+    assert str(event.patient_id) == response.get_json()["id"]
+
+
+def test_refused_write_records_its_failure(client, clinician, auth, events):
+    client.post("/v1/patients", headers=auth(clinician), json={"display_name": "New"})
+    [event] = events()
+    assert (event.action, event.outcome) == ("patient.create", 422)
+
+
+def test_login_success_and_failure(client, clinician, events):
+    client.post("/v1/auth/login", json={"email": clinician.email, "password": PASSWORD})
+    client.post("/v1/auth/login", json={"email": clinician.email, "password": "wrong one!"})
+    client.post("/v1/auth/login", json={"email": "ghost@example.test", "password": "x"})
+    success, failure, unknown = events()
+    assert (success.action, success.outcome, success.actor_id) == ("auth.login", 200, clinician.id)
+    assert (failure.action, failure.outcome, failure.actor_id) == ("auth.login", 401, clinician.id)
+    assert (unknown.action, unknown.outcome, unknown.actor_id) == ("auth.login", 401, None)
+
+
+def test_lockout_is_its_own_event(client, clinician, events):
+    for _ in range(10):
+        client.post("/v1/auth/login", json={"email": clinician.email, "password": "wrong one!"})
+    actions = [e.action for e in events()]
+    assert actions == ["auth.login"] * 10 + ["auth.lockout"]
+
+
+def test_refresh_reuse_and_logout(client, clinician, tokens_for, events):
+    pair = tokens_for(clinician)
+    client.post("/v1/auth/refresh", json={"refresh_token": pair.refresh_token})
+    client.post("/v1/auth/refresh", json={"refresh_token": pair.refresh_token})
+    other = tokens_for(clinician)
+    client.post("/v1/auth/logout", json={"refresh_token": other.refresh_token})
+    recorded = [(e.action, e.outcome, e.actor_id) for e in events()]
+    assert recorded == [
+        ("auth.refresh", 200, clinician.id),
+        ("auth.refresh", 401, clinician.id),
+        ("auth.refresh_reuse_detected", 401, clinician.id),
+        ("auth.logout", 204, clinician.id),
+    ]
+
+
+def test_requests_without_patient_data_are_not_audited(client, clinician, auth, events):
+    client.get("/v1/me", headers=auth(clinician))
+    client.get("/healthz")
+    assert events() == []
+
+
+class TestAuditEndpoint:
+    def test_admin_reads_own_clinic_only(
+        self, client, admin, clinician, patient, auth, make_clinic, make_user
+    ):
+        client.get(f"/v1/patients/{patient.id}", headers=auth(clinician))
+        other_admin = make_user(make_clinic("Elsewhere"), "clinic_admin")
+        mine = client.get("/v1/audit-events", headers=auth(admin)).get_json()["items"]
+        theirs = client.get("/v1/audit-events", headers=auth(other_admin)).get_json()["items"]
+        assert any(e["action"] == "patient.read" for e in mine)
+        assert all(e["clinic_id"] == str(other_admin.clinic_id) for e in theirs)
+        assert not any(str(patient.id) in e["patient_ids"] for e in theirs)
+
+    def test_filters(self, client, admin, clinician, patient, make_patient, clinic, auth):
+        other = make_patient(clinic, care_team=(clinician,))
+        client.get(f"/v1/patients/{patient.id}", headers=auth(clinician))
+        client.get(f"/v1/patients/{other.id}", headers=auth(clinician))
+        client.get("/v1/patients", headers=auth(clinician))
+        by_patient = client.get(
+            f"/v1/audit-events?patient_id={patient.id}", headers=auth(admin)
+        ).get_json()["items"]
+        assert [e["action"] for e in by_patient] == ["patient.list", "patient.read"]
+        by_action = client.get(
+            "/v1/audit-events?action=patient.read", headers=auth(admin)
+        ).get_json()["items"]
+        assert len(by_action) == 2
+        by_actor = client.get(
+            f"/v1/audit-events?actor_id={clinician.id}", headers=auth(admin)
+        ).get_json()["items"]
+        assert {e["actor_id"] for e in by_actor} == {str(clinician.id)}
+        future = client.get(
+            "/v1/audit-events?from=2999-01-01T00:00:00Z", headers=auth(admin)
+        ).get_json()["items"]
+        assert future == []
+
+    def test_naive_time_filter_is_refused(self, client, admin, auth):
+        response = client.get("/v1/audit-events?from=2026-01-01T00:00:00", headers=auth(admin))
+        assert response.status_code == 422 and "from" in response.get_json()["errors"]
+
+    def test_pages_newest_first(self, client, admin, clinician, patient, auth):
+        for _ in range(3):
+            client.get(f"/v1/patients/{patient.id}", headers=auth(clinician))
+        first = client.get("/v1/audit-events?limit=2", headers=auth(admin)).get_json()
+        second = client.get(
+            f"/v1/audit-events?limit=2&cursor={first['next_cursor']}", headers=auth(admin)
+        ).get_json()
+        ids = [e["id"] for e in first["items"] + second["items"]]
+        assert ids == sorted(ids, reverse=True) and len(set(ids)) == len(ids)
+
+
+@pytest.mark.skipif(not POSTGRES, reason="the append-only trigger exists on PostgreSQL")
+@pytest.mark.parametrize(
+    "statement",
+    [
+        update(AuditEvent).values(action="tampered"),
+        delete(AuditEvent),
+    ],
+)
+def test_database_refuses_to_edit_the_trail(session, client, clinician, patient, auth, statement):
+    client.get(f"/v1/patients/{patient.id}", headers=auth(clinician))
+    with pytest.raises(DBAPIError, match="append-only"):
+        session.execute(statement)
+    session.rollback()
+
+
+@pytest.mark.skipif(not POSTGRES, reason="the append-only trigger exists on PostgreSQL")
+def test_trigger_is_installed(session):
+    assert (
+        session.scalar(
+            text("SELECT count(*) FROM pg_trigger WHERE tgname = 'audit_events_append_only'")
+        )
+        == 1
+    )
+
+
+def test_logs_hold_no_tokens_or_passwords(client, clinician, tokens_for, caplog):
+    with caplog.at_level(logging.DEBUG):
+        login = client.post(
+            "/v1/auth/login", json={"email": clinician.email, "password": PASSWORD}
+        ).get_json()
+        client.post("/v1/auth/login", json={"email": clinician.email, "password": "Wr0ng-pass!"})
+        client.get("/v1/me", headers={"Authorization": f"Bearer {login['access_token']}"})
+        client.post("/v1/auth/refresh", json={"refresh_token": login["refresh_token"]})
+        client.post(
+            "/v1/auth/enroll",
+            json={"code": "ABCD-EFGH-JKMN", "email": "a@b.test", "password": "Enroll-secret-1"},
+        )
+    logged = caplog.text + "".join(str(vars(r)) for r in caplog.records)
+    assert "request" in logged  # the access log was captured
+    for secret in (
+        PASSWORD,
+        "Wr0ng-pass!",
+        "Enroll-secret-1",
+        "ABCD-EFGH-JKMN",
+        login["access_token"],
+        login["refresh_token"],
+        clinician.email,
+    ):
+        assert secret not in logged

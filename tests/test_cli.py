@@ -1,0 +1,86 @@
+"""The `interval` command: create-clinic, demo data, database upgrade, spec check."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, func, select
+
+from api.cli import main
+from api.models import Clinic, User
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("INTERVAL_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setenv("INTERVAL_ARGON2_TIME_COST", "2")
+    monkeypatch.setenv("INTERVAL_ARGON2_MEMORY_KIB", "19456")
+    monkeypatch.setenv("INTERVAL_ARGON2_PARALLELISM", "1")
+    monkeypatch.delenv("INTERVAL_ENV", raising=False)
+    return url
+
+
+def count(url, *where):
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        value = connection.scalar(select(func.count()).select_from(User).where(*where))
+    engine.dispose()
+    return value
+
+
+def test_create_clinic_prints_ids_as_json(env):
+    result = CliRunner().invoke(main, ["create-clinic", "--name", "Lakeside",
+                                       "--admin-email", "Boss@Lakeside.test",
+                                       "--admin-password", "a long password"])
+    assert result.exit_code == 0, result.output
+    ids = json.loads(result.output.strip().splitlines()[-1])
+    assert set(ids) == {"clinic_id", "admin_user_id"}
+    assert count(env, User.email == "boss@lakeside.test", User.role == "clinic_admin") == 1
+
+
+def test_create_clinic_prompts_for_the_password(env):
+    result = CliRunner().invoke(main, ["create-clinic", "--name", "Lakeside",
+                                       "--admin-email", "p@lakeside.test"],
+                                input="a long password\na long password\n")
+    assert result.exit_code == 0, result.output
+    assert "a long password" not in result.output
+
+
+def test_create_clinic_refuses_a_short_password(env):
+    result = CliRunner().invoke(main, ["create-clinic", "--name", "L", "--admin-email",
+                                       "x@l.test", "--admin-password", "short"])
+    assert result.exit_code == 1 and "too short" in result.output
+
+
+def test_demo_is_idempotent(env):
+    for _ in range(2):
+        result = CliRunner().invoke(main, ["demo"])
+        assert result.exit_code == 0, result.output
+    engine = create_engine(env)
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(Clinic)) == 1
+    engine.dispose()
+    assert count(env, User.role == "clinician") == 2
+    assert count(env, User.role == "patient") >= 4
+    assert "admin@demo.interval.test" in result.output
+
+
+def test_demo_refuses_production(env, monkeypatch):
+    monkeypatch.setenv("INTERVAL_ENV", "production")
+    monkeypatch.setenv("INTERVAL_SECRET_KEY", "p" * 64)
+    result = CliRunner().invoke(main, ["demo"])
+    assert result.exit_code != 0 and "production" in result.output
+
+
+def test_db_upgrade(env):
+    result = CliRunner().invoke(main, ["db", "upgrade"])
+    assert result.exit_code == 0 and "head" in result.output
+
+
+def test_openapi_check_passes_on_the_committed_spec():
+    result = CliRunner().invoke(main, ["openapi", "check"])
+    assert result.exit_code == 0, result.output

@@ -1,0 +1,52 @@
+"""Password hashing, enrollment codes, cursors."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.domain.credentials import Passwords, new_enrollment_code, normalize_code
+from api.domain.pagination import BadCursor, CursorCodec
+
+passwords = Passwords(time_cost=2, memory_kib=19456, parallelism=1)
+
+
+def test_hash_is_argon2id_at_least_owasp_minimum():
+    stored = passwords.hash("a long password")
+    assert stored.startswith("$argon2id$") and "m=19456,t=2,p=1" in stored
+
+
+def test_verify():
+    stored = passwords.hash("a long password")
+    assert passwords.verify(stored, "a long password")
+    assert not passwords.verify(stored, "a long passwore")
+    assert not passwords.verify(None, "a long password")
+    assert not passwords.verify("not-a-hash", "a long password")
+
+
+def test_needs_rehash_when_parameters_change():
+    stronger = Passwords(time_cost=3, memory_kib=65536, parallelism=4)
+    assert stronger.needs_rehash(passwords.hash("a long password"))
+    assert not passwords.needs_rehash(passwords.hash("a long password"))
+
+
+def test_enrollment_codes_are_random_and_readable():
+    codes = {new_enrollment_code() for _ in range(200)}
+    assert len(codes) == 200
+    assert all(len(c) == 14 and c.count("-") == 2 for c in codes)
+    assert not any(set(c) & set("ILOU") for c in codes)
+
+
+def test_code_normalisation_forgives_case_spaces_and_lookalikes():
+    assert normalize_code("k7qm 4xzt-9prd") == "K7QM4XZT9PRD"
+    assert normalize_code("O1L0") == "0110"
+
+
+def test_cursor_round_trip_and_tamper():
+    codec = CursorCodec("key-" * 10)
+    cursor = codec.encode({"id": 42})
+    assert codec.decode(cursor) == {"id": 42}
+    with pytest.raises(BadCursor):
+        CursorCodec("other-" * 10).decode(cursor)
+    for bad in ["", "abc", "a.b", cursor + "x", "e30." + cursor.split(".")[1]]:
+        with pytest.raises(BadCursor):
+            codec.decode(bad)
