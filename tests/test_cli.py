@@ -33,9 +33,18 @@ def count(url, *where):
 
 
 def test_create_clinic_prints_ids_as_json(env):
-    result = CliRunner().invoke(main, ["create-clinic", "--name", "Lakeside",
-                                       "--admin-email", "Boss@Lakeside.test",
-                                       "--admin-password", "a long password"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "create-clinic",
+            "--name",
+            "Lakeside",
+            "--admin-email",
+            "Boss@Lakeside.test",
+            "--admin-password",
+            "a long password",
+        ],
+    )
     assert result.exit_code == 0, result.output
     ids = json.loads(result.output.strip().splitlines()[-1])
     assert set(ids) == {"clinic_id", "admin_user_id"}
@@ -43,16 +52,20 @@ def test_create_clinic_prints_ids_as_json(env):
 
 
 def test_create_clinic_prompts_for_the_password(env):
-    result = CliRunner().invoke(main, ["create-clinic", "--name", "Lakeside",
-                                       "--admin-email", "p@lakeside.test"],
-                                input="a long password\na long password\n")
+    result = CliRunner().invoke(
+        main,
+        ["create-clinic", "--name", "Lakeside", "--admin-email", "p@lakeside.test"],
+        input="a long password\na long password\n",
+    )
     assert result.exit_code == 0, result.output
     assert "a long password" not in result.output
 
 
 def test_create_clinic_refuses_a_short_password(env):
-    result = CliRunner().invoke(main, ["create-clinic", "--name", "L", "--admin-email",
-                                       "x@l.test", "--admin-password", "short"])
+    result = CliRunner().invoke(
+        main,
+        ["create-clinic", "--name", "L", "--admin-email", "x@l.test", "--admin-password", "short"],
+    )
     assert result.exit_code == 1 and "too short" in result.output
 
 

@@ -16,9 +16,15 @@ def committed_user(app) -> User:
     database = app.extensions["interval.db"]
     with database.session() as session:
         clinic = Clinic(id=uuid.uuid4(), name="Race clinic", created_at=utcnow())
-        user = User(id=uuid.uuid4(), clinic_id=clinic.id, role="clinician",
-                    email=f"race-{uuid.uuid4().hex}@example.test", display_name="Racer",
-                    is_active=True, created_at=utcnow())
+        user = User(
+            id=uuid.uuid4(),
+            clinic_id=clinic.id,
+            role="clinician",
+            email=f"race-{uuid.uuid4().hex}@example.test",
+            display_name="Racer",
+            is_active=True,
+            created_at=utcnow(),
+        )
         session.add(clinic)
         session.flush()
         session.add(user)
@@ -30,8 +36,9 @@ def test_concurrent_refreshes_with_one_token_succeed_at_most_once(app):
     user = committed_user(app)
     database = app.extensions["interval.db"]
     with database.session() as session:
-        pair = identity.start_session(session, app.extensions["interval.identity"], user=user,
-                                      now=utcnow())
+        pair = identity.start_session(
+            session, app.extensions["interval.identity"], user=user, now=utcnow()
+        )
         session.commit()
     workers = 8
     barrier = Barrier(workers)
@@ -47,6 +54,7 @@ def test_concurrent_refreshes_with_one_token_succeed_at_most_once(app):
     assert statuses == [200] + [401] * (workers - 1)
     # The others presented a spent token: reuse, so the winner's new pair dies with the family.
     [winner] = [r.get_json() for r in responses if r.status_code == 200]
-    again = app.test_client().post("/v1/auth/refresh",
-                                   json={"refresh_token": winner["refresh_token"]})
+    again = app.test_client().post(
+        "/v1/auth/refresh", json={"refresh_token": winner["refresh_token"]}
+    )
     assert again.status_code == 401
