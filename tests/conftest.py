@@ -66,12 +66,12 @@ def connection(app) -> Iterator:
     database = app.extensions["interval.db"]
     connection = database.engine.connect()
     outer = connection.begin()
+    saved = dict(database.session_factory.kw)
     database.session_factory.configure(bind=connection, join_transaction_mode="create_savepoint")
     app.extensions["interval.rate_limits"].reset()
     yield connection
-    database.session_factory.configure(
-        bind=database.engine, join_transaction_mode="conservative_savepoint"
-    )
+    database.session_factory.kw.clear()
+    database.session_factory.kw.update(saved)
     outer.rollback()
     connection.close()
 
