@@ -142,6 +142,26 @@ class TestRateLimits:
         )
         assert other.status_code == 401
 
+    def test_counters_can_live_in_redis(self, client, clinician, app, monkeypatch):
+        import redis
+
+        from api.ratelimit import RateLimits
+
+        try:
+            redis.Redis.from_url("redis://127.0.0.1:6379/15").ping()
+        except redis.RedisError:
+            pytest.skip("no Redis on 127.0.0.1:6379")
+        limits = RateLimits(
+            storage_uri="redis://127.0.0.1:6379/15",
+            per_address="50/minute",
+            per_account="2/minute",
+        )
+        limits.reset()
+        monkeypatch.setitem(app.extensions, "interval.rate_limits", limits)
+        statuses = [login(client, clinician.email, "wrong password!").status_code for _ in range(3)]
+        limits.reset()
+        assert statuses == [401, 401, 429]
+
     def test_enroll_is_limited_too(self, client, strict_limits):
         body = {"code": "AAAA-BBBB-CCCC", "email": "p@example.test", "password": "x" * 12}
         statuses = [client.post("/v1/auth/enroll", json=body).status_code for _ in range(4)]

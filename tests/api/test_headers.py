@@ -61,3 +61,28 @@ def test_tampered_cursor_is_refused(client, clinic, admin, make_patient, auth):
     response = client.get(f"/v1/patients?cursor={tampered}", headers=auth(admin))
     assert response.status_code == 400
     assert response.get_json()["type"] == "/problems/bad-cursor"
+
+
+def test_readiness_fails_cleanly_without_a_database(tmp_path):
+    from api import create_app
+    from tests.conftest import app_config
+
+    app = create_app(app_config("postgresql+psycopg://nobody@127.0.0.1:1/none", str(tmp_path)))
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
+    assert app.test_client().get("/healthz").status_code == 200
+    app.extensions["interval.db"].dispose()
+
+
+def test_database_outage_answers_503_not_500(tmp_path):
+    from api import create_app
+    from tests.conftest import app_config
+
+    app = create_app(app_config("postgresql+psycopg://nobody@127.0.0.1:1/none", str(tmp_path)))
+    response = app.test_client().post(
+        "/v1/auth/login", json={"email": "a@b.test", "password": "whatever!"}
+    )
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    app.extensions["interval.db"].dispose()
