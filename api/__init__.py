@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from flask import Flask, send_from_directory
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -13,6 +14,7 @@ from api.db import Database
 from api.domain.credentials import Passwords, TokenSettings
 from api.domain.identity import IdentitySettings
 from api.domain.pagination import CursorCodec
+from api.domain.questionnaires import DEFAULT_DIRECTORY, load_registry
 from api.ratelimit import RateLimits
 from api.resources import register_blueprints
 from api.smorest import PUBLIC, Api
@@ -85,6 +87,10 @@ def create_app(config: dict | None = None) -> Flask:
         per_account=settings["RATE_LIMIT_PER_ACCOUNT"],
     )
 
+    # Refuses to start, naming the file and the problem, if any definition is invalid.
+    app.extensions["interval.questionnaires"] = load_registry(
+        Path(settings.get("QUESTIONNAIRES_DIR") or DEFAULT_DIRECTORY)
+    )
     api = Api(app)
     app.extensions["interval.api"] = api
     hooks.init_app(app)

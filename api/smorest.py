@@ -45,16 +45,15 @@ class ProblemSchema(Schema):
     request_id = ma.fields.String()
 
 
-def problem(
+def problem_body(
     status: int,
     detail: str | None = None,
     *,
     type_slug: str | None = None,
     title: str | None = None,
     errors: dict | None = None,
-    headers: dict | None = None,
-) -> Response:
-    """An RFC 9457 problem response."""
+) -> dict:
+    """The JSON of an RFC 9457 problem (also used inside 207 batch results)."""
     phrase = http.HTTPStatus(status).phrase
     body = {
         "type": f"/problems/{type_slug}" if type_slug else "about:blank",
@@ -67,12 +66,32 @@ def problem(
     request_id = g.get("request_id")
     if request_id:
         body["request_id"] = request_id
+    return body
+
+
+def problem(
+    status: int,
+    detail: str | None = None,
+    *,
+    type_slug: str | None = None,
+    title: str | None = None,
+    errors: dict | None = None,
+    headers: dict | None = None,
+) -> Response:
+    """An RFC 9457 problem response."""
+    body = problem_body(status, detail, type_slug=type_slug, title=title, errors=errors)
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_CONTENT_TYPE)
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="interval"'
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def domain_problem_body(error: DomainError) -> dict:
+    return problem_body(
+        error.status, error.detail, type_slug=error.type, title=error.title, errors=error.errors
+    )
 
 
 def flatten_errors(messages, prefix: str = "") -> dict[str, list[str]]:

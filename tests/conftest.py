@@ -211,3 +211,41 @@ def admin(make_user, clinic):
 @pytest.fixture
 def patient(make_patient, clinic, clinician):
     return make_patient(clinic, care_team=(clinician,))
+
+
+def answers(key: str, total_items: dict | None = None, **items) -> dict:
+    """All scored items of an instrument at 0, with some set: answers("phq9", i9=1)."""
+    counts = {"phq9": 9, "gad7": 7, "pcl5": 20, "pain": 1}
+    given = {name.lstrip("i"): value for name, value in items.items()}
+    return {str(i): given.get(str(i), 0) for i in range(1, counts[key] + 1)} | (
+        total_items or {}
+    )
+
+
+def check_in_body(key: str = "phq9", *, completed_at: str | None = None, id=None, **items):
+    import datetime as dt
+
+    body = {
+        "questionnaire": key,
+        "answers": answers(key, **items),
+        "completed_at": completed_at
+        or (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat(),
+    }
+    if id is not None:
+        body["id"] = str(id)
+    return body
+
+
+@pytest.fixture
+def submit(client, auth):
+    """POST a check-in as someone (the patient by default)."""
+
+    def post(patient, body=None, *, as_user=None, headers=None, **kwargs):
+        who = as_user or patient
+        return client.post(
+            f"/v1/patients/{patient.id}/check-ins",
+            json=body if body is not None else check_in_body(**kwargs),
+            headers={**auth(who), **(headers or {})},
+        )
+
+    return post

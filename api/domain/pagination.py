@@ -88,16 +88,18 @@ def keyset_page(
     keys: list[InstrumentedAttribute],
     limit: int,
     cursor: dict | None,
-    descending: bool = True,
+    descending: bool | list[bool] = True,
 ) -> Page:
-    """One page of `stmt` ordered by `keys` (unique together), after the cursor's position."""
+    """One page of `stmt` ordered by `keys` (unique together), after the cursor's position.
+    `descending` is one direction for all keys or one per key."""
+    directions = descending if isinstance(descending, list) else [descending] * len(keys)
     if cursor is not None:
         try:
             after = [_from_json(column, cursor[column.key]) for column in keys]
         except KeyError as exc:
             raise BadCursor("The cursor is not valid; start again without it.") from exc
-        stmt = stmt.where(_after(keys, after, descending))
-    order = [column.desc() if descending else column.asc() for column in keys]
+        stmt = stmt.where(_after(keys, after, directions))
+    order = [c.desc() if d else c.asc() for c, d in zip(keys, directions, strict=True)]
     rows = list(session.scalars(stmt.order_by(*order).limit(limit + 1)))
     if len(rows) <= limit:
         return Page(rows, None)
@@ -106,11 +108,11 @@ def keyset_page(
     return Page(rows[:limit], next_key)
 
 
-def _after(keys: list[InstrumentedAttribute], values: list, descending: bool):
+def _after(keys: list[InstrumentedAttribute], values: list, directions: list[bool]):
     """(k1, k2, ...) strictly after (v1, v2, ...) in the sort order, portable SQL."""
     clauses = []
     for i, column in enumerate(keys):
         equal_prefix = [keys[j] == values[j] for j in range(i)]
-        beyond = column < values[i] if descending else column > values[i]
+        beyond = column < values[i] if directions[i] else column > values[i]
         clauses.append(and_(*equal_prefix, beyond))
     return or_(*clauses)

@@ -1,13 +1,18 @@
 """SQLAlchemy models, one module per aggregate; importing this package registers them all."""
 
+from api.models.alert import Alert, AlertOccurrence
 from api.models.audit import AuditEvent
+from api.models.checkin import CheckIn
 from api.models.clinic import Clinic
 from api.models.identity import EnrollmentCode, RefreshFamily, RefreshToken, User
 from api.models.patient import CareTeamMember, Patient
 
 __all__ = [
+    "Alert",
+    "AlertOccurrence",
     "AuditEvent",
     "CareTeamMember",
+    "CheckIn",
     "Clinic",
     "EnrollmentCode",
     "Patient",

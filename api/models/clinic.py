@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import String
+from sqlalchemy import JSON, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, id_column, utcnow
@@ -17,3 +17,6 @@ class Clinic(Base):
     id: Mapped[uuid.UUID] = id_column()
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Shown to a patient at once when a safety item is endorsed; null means the default.
+    crisis_message: Mapped[str | None] = mapped_column(Text)
+    crisis_resources: Mapped[list | None] = mapped_column(JSON)

@@ -7,6 +7,9 @@ from importlib import import_module
 MODULES = (
     "auth",
     "patients",
+    "questionnaires",
+    "check_ins",
+    "alerts",
     "clinics",
     "audit_events",
     "health",

@@ -11,10 +11,14 @@ from api.auditing import note
 from api.auth import current_actor, settings
 from api.db import request_session, utcnow
 from api.domain import identity
+from api.domain.access import require_clinic_admin
 from api.domain.errors import NotFound
-from api.models import User
+from api.domain.safety import crisis_information
+from api.models import Clinic, User
 from api.models.identity import STAFF_ROLES
 from api.resources.clinics.schemas import (
+    ClinicSchema,
+    ClinicUpdateSchema,
     StaffInvitedSchema,
     StaffInviteSchema,
     StaffSchema,
@@ -34,6 +38,47 @@ def present_staff(user: User) -> dict:
         "active": user.is_active,
         "enrolled": user.password_hash is not None,
     }
+
+
+def present_clinic(clinic: Clinic) -> dict:
+    crisis = crisis_information(clinic)
+    return {
+        "id": clinic.id,
+        "name": clinic.name,
+        "crisis_message": crisis["message"],
+        "crisis_resources": crisis["resources"],
+        "uses_default_crisis_information": not (clinic.crisis_message or clinic.crisis_resources),
+    }
+
+
+def own_clinic(clinic_id: uuid.UUID) -> Clinic:
+    if clinic_id != current_actor().clinic_id:
+        raise NotFound("Clinic not found.")
+    return request_session().get(Clinic, clinic_id)
+
+
+@blp.route("/<uuid:clinic_id>")
+class ClinicById(MethodView):
+    @blp.auth("clinician", "clinic_admin")
+    @blp.response(200, ClinicSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, clinic_id: uuid.UUID):
+        """Your clinic, with the crisis information patients are shown"""
+        return present_clinic(own_clinic(clinic_id))
+
+    @audited("clinic.update", "clinic")
+    @blp.auth("clinic_admin")
+    @blp.arguments(ClinicUpdateSchema)
+    @blp.response(200, ClinicSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def patch(self, args, clinic_id: uuid.UUID):
+        """Rename the clinic or set its crisis message and resources (null: the default)"""
+        require_clinic_admin(current_actor(), clinic_id)
+        clinic = own_clinic(clinic_id)
+        for field, value in args.items():
+            setattr(clinic, field, value)
+        note(resource_id=clinic_id)
+        return present_clinic(clinic)
 
 
 @blp.route("/<uuid:clinic_id>/staff")

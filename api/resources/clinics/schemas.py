@@ -29,3 +29,36 @@ class StaffSchema(Schema):
 
 class StaffUpdateSchema(Schema):
     active = ma.fields.Boolean(required=True, truthy={True}, falsy={False})
+
+
+class CrisisResourceSchema(Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    phone = ma.fields.String(validate=ma.validate.Length(max=40))
+    sms = ma.fields.String(validate=ma.validate.Length(max=40))
+    url = ma.fields.Url(validate=ma.validate.Length(max=500))
+    note = ma.fields.String(validate=ma.validate.Length(max=500))
+
+
+class ClinicSchema(Schema):
+    id = ma.fields.UUID(required=True)
+    name = ma.fields.String(required=True)
+    crisis_message = ma.fields.String(
+        required=True, metadata={"description": "Shown at once when a safety item is endorsed"}
+    )
+    crisis_resources = ma.fields.List(ma.fields.Nested(CrisisResourceSchema), required=True)
+    uses_default_crisis_information = ma.fields.Boolean(required=True)
+
+
+class ClinicUpdateSchema(Schema):
+    name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
+    crisis_message = ma.fields.String(
+        allow_none=True,
+        validate=ma.validate.Length(min=20, max=2000),
+        metadata={"description": "null restores the default"},
+    )
+    crisis_resources = ma.fields.List(
+        ma.fields.Nested(CrisisResourceSchema),
+        allow_none=True,
+        validate=ma.validate.Length(min=1, max=10),
+        metadata={"description": "null restores the default"},
+    )

@@ -1,0 +1,137 @@
+"""The alert inbox: urgent first; acknowledge and resolve with a note."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from api.auditing import note
+from api.auth import current_actor
+from api.db import request_session, utcnow
+from api.domain import alerts as alert_service
+from api.models import Alert, Patient
+from api.resources.alerts.schemas import (
+    AcknowledgeSchema,
+    AlertListArgsSchema,
+    AlertPageSchema,
+    AlertSchema,
+    ResolveSchema,
+)
+from api.resources.pagination import decode_cursor, paged
+from api.smorest import Blueprint, audited
+
+blp = Blueprint("alerts", __name__, url_prefix="/v1/alerts", description="Alert inbox")
+STAFF = ("clinician", "clinic_admin")
+
+
+def _action(at, by, text) -> dict | None:
+    return None if at is None else {"at": at, "by": by, "note": text}
+
+
+def present_many(alerts: list[Alert]) -> list[dict]:
+    session = request_session()
+    ids = [a.id for a in alerts]
+    occurrences = alert_service.occurrences(session, ids)
+    names = (
+        dict(
+            session.execute(
+                select(Patient.id, Patient.display_name).where(
+                    Patient.id.in_({a.patient_id for a in alerts})
+                )
+            ).all()
+        )
+        if alerts
+        else {}
+    )
+    presented = []
+    for alert in alerts:
+        rows = occurrences[alert.id]
+        status_of = {o.check_in_id: status for o, status in rows}
+        presented.append(
+            {
+                "id": alert.id,
+                "patient_id": alert.patient_id,
+                "patient_display_name": names.get(alert.patient_id, ""),
+                "check_in_id": alert.check_in_id,
+                "questionnaire": alert.questionnaire,
+                "kind": alert.kind,
+                "priority": alert.priority,
+                "status": alert.status,
+                "completed_at": alert.completed_at,
+                "received_at": alert.received_at,
+                "raised_at": alert.raised_at,
+                "last_occurred_at": alert.last_occurred_at,
+                "check_in_entered_in_error": status_of.get(alert.check_in_id) == "entered_in_error",
+                "occurrence_count": alert.occurrence_count,
+                "occurrences": [
+                    {
+                        "check_in_id": o.check_in_id,
+                        "total": o.total,
+                        "completed_at": o.completed_at,
+                        "received_at": o.received_at,
+                        "check_in_status": status,
+                    }
+                    for o, status in rows
+                ],
+                "acknowledged": _action(
+                    alert.acknowledged_at, alert.acknowledged_by, alert.acknowledged_note
+                ),
+                "resolved": _action(alert.resolved_at, alert.resolved_by, alert.resolved_note),
+            }
+        )
+    return presented
+
+
+@blp.route("", methods=["GET"])
+@audited("alert.list", "alert")
+@blp.auth(*STAFF)
+@blp.arguments(AlertListArgsSchema, location="query")
+@blp.response(200, AlertPageSchema)
+def list_alerts(args):
+    """Alerts of your care-team patients (admins: the clinic), urgent first, newest first"""
+    page = alert_service.list_alerts(
+        request_session(),
+        current_actor(),
+        statuses=args["status"] or ["open", "acknowledged"],
+        kind=args["kind"],
+        patient_id=args["patient_id"],
+        limit=args["limit"],
+        cursor=decode_cursor(args),
+    )
+    note(patient_ids=[a.patient_id for a in page.items])
+    return paged(page, present_many(page.items))
+
+
+@blp.route("/<uuid:alert_id>/acknowledge", methods=["POST"])
+@audited("alert.acknowledge", "alert")
+@blp.auth(*STAFF)
+@blp.arguments(AcknowledgeSchema)
+@blp.response(200, AlertSchema)
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(409, response="CONFLICT")
+def acknowledge(args, alert_id: uuid.UUID):
+    """Acknowledge an open alert: you have seen it and are acting on it"""
+    note(resource_id=alert_id)
+    alert = alert_service.acknowledge(
+        request_session(), actor=current_actor(), alert_id=alert_id, note=args["note"], now=utcnow()
+    )
+    note(patient_ids=[alert.patient_id])
+    return present_many([alert])[0]
+
+
+@blp.route("/<uuid:alert_id>/resolve", methods=["POST"])
+@audited("alert.resolve", "alert")
+@blp.auth(*STAFF)
+@blp.arguments(ResolveSchema)
+@blp.response(200, AlertSchema)
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(409, response="CONFLICT")
+def resolve(args, alert_id: uuid.UUID):
+    """Resolve an alert, saying what was done"""
+    note(resource_id=alert_id)
+    alert = alert_service.resolve(
+        request_session(), actor=current_actor(), alert_id=alert_id, note=args["note"], now=utcnow()
+    )
+    note(patient_ids=[alert.patient_id])
+    return present_many([alert])[0]
