@@ -217,9 +217,7 @@ def answers(key: str, total_items: dict | None = None, **items) -> dict:
     """All scored items of an instrument at 0, with some set: answers("phq9", i9=1)."""
     counts = {"phq9": 9, "gad7": 7, "pcl5": 20, "pain": 1}
     given = {name.lstrip("i"): value for name, value in items.items()}
-    return {str(i): given.get(str(i), 0) for i in range(1, counts[key] + 1)} | (
-        total_items or {}
-    )
+    return {str(i): given.get(str(i), 0) for i in range(1, counts[key] + 1)} | (total_items or {})
 
 
 def check_in_body(key: str = "phq9", *, completed_at: str | None = None, id=None, **items):

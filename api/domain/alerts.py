@@ -83,7 +83,7 @@ def _raise(
     if kind not in NEVER_MERGED:
         alert = _open_mergeable(session, check_in, kind)
         if alert is not None:
-            return _merge(session, alert, check_in, now)
+            return _merge(session, alert, check_in)
     alert = Alert(
         id=uuid.uuid4(),
         clinic_id=check_in.clinic_id,
@@ -94,9 +94,7 @@ def _raise(
         priority=priority,
         priority_rank=PRIORITY_RANK[priority],
         status="open",
-        occurrence_count=1,
         raised_at=now,
-        last_occurred_at=now,
         completed_at=check_in.completed_at,
         received_at=check_in.received_at,
     )
@@ -110,13 +108,12 @@ def _raise(
         existing = _open_mergeable(session, check_in, kind)
         if existing is None:
             raise
-        return _merge(session, existing, check_in, now)
+        return _merge(session, existing, check_in)
     return alert
 
 
-def _merge(session: Session, alert: Alert, check_in: CheckIn, now: dt.datetime) -> Alert:
-    alert.occurrence_count += 1
-    alert.last_occurred_at = now
+def _merge(session: Session, alert: Alert, check_in: CheckIn) -> Alert:
+    # Only a row is added, so concurrent merges cannot overwrite each other.
     session.add(_occurrence(alert, check_in))
     session.flush()
     return alert

@@ -42,9 +42,7 @@ class Alert(Base):
     # 0 for urgent, 1 for high: the inbox sorts on it.
     priority_rank: Mapped[int]
     status: Mapped[str] = mapped_column(String(20), default="open")
-    occurrence_count: Mapped[int] = mapped_column(default=1)
     raised_at: Mapped[dt.datetime]
-    last_occurred_at: Mapped[dt.datetime]
     completed_at: Mapped[dt.datetime]
     received_at: Mapped[dt.datetime]
     acknowledged_at: Mapped[dt.datetime | None]

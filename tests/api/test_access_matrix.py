@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from api.smorest import PUBLIC, route_policy
+from tests.conftest import check_in_body
 
 ACTORS = [
     "anonymous",
@@ -22,6 +23,8 @@ ACTORS = [
 
 @dataclass
 class World:
+    check_in_id: str
+    alert_id: str
     clinic: object
     other_clinic: object
     patient_a: object
@@ -34,7 +37,7 @@ class World:
 
 
 @pytest.fixture
-def world(make_clinic, make_user, make_patient) -> World:
+def world(make_clinic, make_user, make_patient, submit, client, auth) -> World:
     clinic, other_clinic = make_clinic("Clinic A"), make_clinic("Clinic Z")
     care_clinician = make_user(clinic, "clinician")
     clinic_clinician = make_user(clinic, "clinician")
@@ -42,7 +45,12 @@ def world(make_clinic, make_user, make_patient) -> World:
         clinic, care_team=(care_clinician,), display_name="Alice Secretname", mrn="MRN-A-0001"
     )
     patient_b = make_patient(clinic, care_team=(clinic_clinician,), display_name="Bob B.")
+    check_in = submit(patient_a, check_in_body(i9=1)).get_json()
+    submit(patient_b, check_in_body(i9=1))
+    [alert] = client.get("/v1/alerts", headers=auth(care_clinician)).get_json()["items"]
     return World(
+        check_in_id=check_in["id"],
+        alert_id=alert["id"],
         clinic=clinic,
         other_clinic=other_clinic,
         patient_a=patient_a,
@@ -140,6 +148,76 @@ ROUTES = [
     ),
     (
         "GET",
+        "/v1/clinics/<uuid:clinic_id>",
+        lambda w: f"/v1/clinics/{w.clinic.id}",
+        None,
+        _statuses(401, 403, 403, 200, 200, 404, 200, 404),
+    ),
+    (
+        "PATCH",
+        "/v1/clinics/<uuid:clinic_id>",
+        lambda w: f"/v1/clinics/{w.clinic.id}",
+        lambda w: {"name": "Renamed clinic"},
+        _statuses(401, 403, 403, 403, 403, 403, 200, 404),
+    ),
+    (
+        "GET",
+        "/v1/patients/<uuid:patient_id>/check-ins",
+        lambda w: f"/v1/patients/{w.patient_a.id}/check-ins",
+        None,
+        _statuses(401, 200, 404, 200, 404, 404, 403, 403),
+    ),
+    (
+        "POST",
+        "/v1/patients/<uuid:patient_id>/check-ins",
+        lambda w: f"/v1/patients/{w.patient_a.id}/check-ins",
+        lambda w: check_in_body("pain", i1=3),
+        _statuses(401, 201, 404, 201, 404, 404, 403, 403),
+    ),
+    (
+        "POST",
+        "/v1/patients/<uuid:patient_id>/check-ins/batch",
+        lambda w: f"/v1/patients/{w.patient_a.id}/check-ins/batch",
+        lambda w: {"check_ins": [check_in_body("pain", i1=3)]},
+        _statuses(401, 207, 404, 403, 403, 403, 403, 403),
+    ),
+    (
+        "GET",
+        "/v1/check-ins/<uuid:check_in_id>",
+        lambda w: f"/v1/check-ins/{w.check_in_id}",
+        None,
+        _statuses(401, 200, 404, 200, 404, 404, 403, 403),
+    ),
+    (
+        "POST",
+        "/v1/check-ins/<uuid:check_in_id>/entered-in-error",
+        lambda w: f"/v1/check-ins/{w.check_in_id}/entered-in-error",
+        lambda w: {"reason": "test"},
+        _statuses(401, 403, 403, 200, 404, 404, 403, 403),
+    ),
+    (
+        "GET",
+        "/v1/alerts",
+        lambda w: "/v1/alerts",
+        None,
+        _statuses(401, 403, 403, 200, 200, 200, 200, 200),
+    ),
+    (
+        "POST",
+        "/v1/alerts/<uuid:alert_id>/acknowledge",
+        lambda w: f"/v1/alerts/{w.alert_id}/acknowledge",
+        lambda w: {},
+        _statuses(401, 403, 403, 200, 404, 404, 200, 404),
+    ),
+    (
+        "POST",
+        "/v1/alerts/<uuid:alert_id>/resolve",
+        lambda w: f"/v1/alerts/{w.alert_id}/resolve",
+        lambda w: {"note": "Called the patient"},
+        _statuses(401, 403, 403, 200, 404, 404, 200, 404),
+    ),
+    (
+        "GET",
         "/v1/audit-events",
         lambda w: "/v1/audit-events",
         None,
@@ -175,6 +253,7 @@ def test_access(client, world, auth, actor, method, rule, path, body, expected):
         assert "Alice Secretname" not in text
         assert "MRN-A-0001" not in text
         assert str(world.patient_a.id) not in text
+        assert world.check_in_id not in text
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from api.models import AuditEvent
-from tests.conftest import PASSWORD, POSTGRES
+from tests.conftest import PASSWORD, POSTGRES, check_in_body
 
 
 @pytest.fixture
@@ -210,3 +210,47 @@ def test_logs_hold_no_tokens_or_passwords(client, clinician, tokens_for, caplog)
         clinician.email,
     ):
         assert secret not in logged
+
+
+class TestCheckInAudit:
+    def test_submission_read_list_and_correction(
+        self, client, submit, patient, clinician, auth, events
+    ):
+        created = submit(patient).get_json()
+        client.get(f"/v1/check-ins/{created['id']}", headers=auth(clinician))
+        client.get(f"/v1/patients/{patient.id}/check-ins", headers=auth(clinician))
+        client.post(
+            f"/v1/check-ins/{created['id']}/entered-in-error",
+            json={"reason": "duplicate"},
+            headers=auth(clinician),
+        )
+        recorded = [(e.action, e.outcome, e.patient_id, e.resource_id) for e in events()]
+        assert recorded == [
+            ("check_in.create", 201, patient.id, created["id"]),
+            ("check_in.read", 200, patient.id, created["id"]),
+            ("check_in.list", 200, patient.id, str(patient.id)),
+            ("check_in.entered_in_error", 200, patient.id, created["id"]),
+        ]
+
+    def test_batch_and_alert_actions(self, client, auth, patient, clinician, events):
+        client.post(
+            f"/v1/patients/{patient.id}/check-ins/batch",
+            json={"check_ins": [check_in_body(i9=1)]},
+            headers=auth(patient),
+        )
+        [alert] = client.get("/v1/alerts", headers=auth(clinician)).get_json()["items"]
+        client.post(f"/v1/alerts/{alert['id']}/acknowledge", json={}, headers=auth(clinician))
+        client.post(
+            f"/v1/alerts/{alert['id']}/resolve", json={"note": "ok"}, headers=auth(clinician)
+        )
+        recorded = [(e.action, e.outcome, e.patient_id) for e in events()]
+        assert recorded == [
+            ("check_in.batch", 207, patient.id),
+            ("alert.list", 200, patient.id),
+            ("alert.acknowledge", 200, patient.id),
+            ("alert.resolve", 200, patient.id),
+        ]
+
+    def test_refused_submission_is_recorded_and_nothing_else(self, submit, patient, events):
+        submit(patient, {"questionnaire": "phq9"})
+        assert [(e.action, e.outcome) for e in events()] == [("check_in.create", 422)]

@@ -23,12 +23,15 @@ def test_submission_is_scored_and_stored(submit, patient, session):
     response = submit(patient, check_in_body(i1=2, i2=1, i3=3, i4=2, i6=1, i7=2, i9=1))
     assert response.status_code == 201
     body = response.get_json()
-    assert body["score"] == {"total": 12, "severity": "moderate", "subscales": {},
-                             "flags": ["suicidal_ideation"]}
+    assert body["score"] == {
+        "total": 12,
+        "severity": "moderate",
+        "subscales": {},
+        "flags": ["suicidal_ideation"],
+    }
     assert body["questionnaire_version"] == "1"
     assert (body["status"], body["late"], body["source"]) == ("final", False, "patient")
-    assert set(body["context"]) == {"course_id", "phase", "infusion_number",
-                                    "days_since_infusion"}
+    assert set(body["context"]) == {"course_id", "phase", "infusion_number", "days_since_infusion"}
     assert stored(session, patient) == 1
 
 
@@ -97,8 +100,9 @@ class TestRepeats:
         response = submit(patient, headers={"Idempotency-Key": "x" * 201})
         assert response.status_code == 422
 
-    def test_another_patients_id_is_refused_without_leaking(self, submit, patient,
-                                                           make_patient, clinic):
+    def test_another_patients_id_is_refused_without_leaking(
+        self, submit, patient, make_patient, clinic
+    ):
         theirs = submit(patient, check_in_body(id=uuid.uuid4(), i1=3)).get_json()
         intruder = make_patient(clinic)
         response = submit(intruder, check_in_body(id=theirs["id"], i1=3))
@@ -119,23 +123,31 @@ REFUSALS = [
     ("unknown questionnaire", lambda b: b.update(questionnaire="bdi2"), "questionnaire"),
     ("naive timestamp", lambda b: b.update(completed_at="2026-11-20T08:15:00"), "completed_at"),
     ("not a timestamp", lambda b: b.update(completed_at="yesterday"), "completed_at"),
-    ("far future", lambda b: b.update(
-        completed_at=(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=6)).isoformat()),
-     "completed_at"),
+    (
+        "far future",
+        lambda b: b.update(
+            completed_at=(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=6)).isoformat()
+        ),
+        "completed_at",
+    ),
     ("answers not an object", lambda b: b.update(answers=[1, 2, 3]), "answers"),
     ("missing answers", lambda b: b.pop("answers"), "answers"),
     ("unknown field", lambda b: b.update(mood="fine"), "mood"),
     ("server-owned score", lambda b: b.update(score={"total": 0}), "score"),
     ("server-owned patient_id", lambda b: b.update(patient_id=str(uuid.uuid4())), "patient_id"),
-    ("server-owned received_at", lambda b: b.update(received_at="2026-11-20T08:15:00Z"),
-     "received_at"),
+    (
+        "server-owned received_at",
+        lambda b: b.update(received_at="2026-11-20T08:15:00Z"),
+        "received_at",
+    ),
     ("id not a uuid", lambda b: b.update(id="abc"), "id"),
 ]
 
 
 @pytest.mark.parametrize("change,field", [c[1:] for c in REFUSALS], ids=[c[0] for c in REFUSALS])
-def test_refused_submissions_name_the_field_and_store_nothing(submit, patient, session, change,
-                                                              field):
+def test_refused_submissions_name_the_field_and_store_nothing(
+    submit, patient, session, change, field
+):
     body = check_in_body()
     change(body)
     response = submit(patient, body)
@@ -156,11 +168,14 @@ def test_old_check_in_is_late_but_accepted(submit, patient):
     assert body["late"] is True
 
 
-@pytest.mark.parametrize("key,items,total,severity", [
-    ("gad7", {"i1": 3, "i2": 3, "i3": 3, "i4": 3, "i5": 3}, 15, "severe"),
-    ("pcl5", {"i1": 2, "i6": 2, "i8": 2, "i9": 2, "i15": 2, "i16": 2}, 12, "below_cutoff"),
-    ("pain", {"i1": 7}, 7, "severe"),
-])
+@pytest.mark.parametrize(
+    "key,items,total,severity",
+    [
+        ("gad7", {"i1": 3, "i2": 3, "i3": 3, "i4": 3, "i5": 3}, 15, "severe"),
+        ("pcl5", {"i1": 2, "i6": 2, "i8": 2, "i9": 2, "i15": 2, "i16": 2}, 12, "below_cutoff"),
+        ("pain", {"i1": 7}, 7, "severe"),
+    ],
+)
 def test_each_instrument_is_accepted(submit, patient, key, items, total, severity):
     body = submit(patient, check_in_body(key, **items)).get_json()
     assert (body["score"]["total"], body["score"]["severity"]) == (total, severity)
@@ -172,8 +187,11 @@ def test_worked_examples_through_the_api(submit, patient, app):
             body = check_in_body(definition.key)
             body["answers"] = example.answers
             score = submit(patient, body).get_json()["score"]
-            assert score == {**example.expect, "subscales": example.expect["subscales"] or {},
-                             "flags": example.expect["flags"] or []}, example.name
+            assert score == {
+                **example.expect,
+                "subscales": example.expect["subscales"] or {},
+                "flags": example.expect["flags"] or [],
+            }, example.name
 
 
 class TestReading:
@@ -186,8 +204,10 @@ class TestReading:
     def test_list_filters_and_order(self, client, submit, patient, auth):
         now = dt.datetime.now(dt.UTC)
         for days, key in [(3, "phq9"), (2, "gad7"), (1, "phq9")]:
-            submit(patient, check_in_body(key, completed_at=(now - dt.timedelta(days=days))
-                                          .isoformat()))
+            submit(
+                patient,
+                check_in_body(key, completed_at=(now - dt.timedelta(days=days)).isoformat()),
+            )
         url = f"/v1/patients/{patient.id}/check-ins"
         items = client.get(url, headers=auth(patient)).get_json()["items"]
         assert [i["questionnaire"] for i in items] == ["phq9", "gad7", "phq9"]
@@ -197,15 +217,18 @@ class TestReading:
         recent = client.get(f"{url}?from={since}", headers=auth(patient)).get_json()["items"]
         assert len(recent) == 2
         paged = client.get(f"{url}?limit=2", headers=auth(patient)).get_json()
-        rest = client.get(f"{url}?limit=2&cursor={paged['next_cursor']}",
-                          headers=auth(patient)).get_json()
+        rest = client.get(
+            f"{url}?limit=2&cursor={paged['next_cursor']}", headers=auth(patient)
+        ).get_json()
         assert len(paged["items"]) == 2 and len(rest["items"]) == 1
 
     def test_csv(self, client, submit, patient, clinician, auth):
         submit(patient, check_in_body(i1=2, i9=1))
         submit(patient, check_in_body("pcl5", i1=4))
-        response = client.get(f"/v1/patients/{patient.id}/check-ins",
-                              headers={**auth(clinician), "Accept": "text/csv"})
+        response = client.get(
+            f"/v1/patients/{patient.id}/check-ins",
+            headers={**auth(clinician), "Accept": "text/csv"},
+        )
         assert response.mimetype == "text/csv"
         rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
         assert len(rows) == 2
@@ -220,8 +243,9 @@ class TestEnteredInError:
     def test_marks_keeps_and_says_who(self, client, submit, patient, clinician, auth, session):
         created = submit(patient).get_json()
         url = f"/v1/check-ins/{created['id']}/entered-in-error"
-        response = client.post(url, json={"reason": "Answered for the wrong day"},
-                               headers=auth(clinician))
+        response = client.post(
+            url, json={"reason": "Answered for the wrong day"}, headers=auth(clinician)
+        )
         assert response.status_code == 200
         body = response.get_json()
         assert body["status"] == "entered_in_error"
@@ -233,15 +257,19 @@ class TestEnteredInError:
 
     def test_needs_a_reason(self, client, submit, patient, clinician, auth):
         created = submit(patient).get_json()
-        response = client.post(f"/v1/check-ins/{created['id']}/entered-in-error", json={},
-                               headers=auth(clinician))
+        response = client.post(
+            f"/v1/check-ins/{created['id']}/entered-in-error", json={}, headers=auth(clinician)
+        )
         assert response.status_code == 422 and "reason" in response.get_json()["errors"]
 
     def test_status_filter(self, client, submit, patient, clinician, auth):
         kept = submit(patient).get_json()
         wrong = submit(patient).get_json()
-        client.post(f"/v1/check-ins/{wrong['id']}/entered-in-error", json={"reason": "dup"},
-                    headers=auth(clinician))
+        client.post(
+            f"/v1/check-ins/{wrong['id']}/entered-in-error",
+            json={"reason": "dup"},
+            headers=auth(clinician),
+        )
         url = f"/v1/patients/{patient.id}/check-ins?status=final"
         items = client.get(url, headers=auth(clinician)).get_json()["items"]
         assert [i["id"] for i in items] == [kept["id"]]

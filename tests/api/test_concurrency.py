@@ -6,12 +6,15 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
+from sqlalchemy import func, select
+
 from api.db import utcnow
 from api.domain import identity
-from api.models import Clinic, User
+from api.models import Alert, AlertOccurrence, CheckIn, Clinic, Patient, User
+from tests.conftest import check_in_body
 
 
-def committed_user(app) -> User:
+def committed_user(app, role: str = "clinician") -> User:
     """A user committed outright (no test transaction), with a unique clinic of its own."""
     database = app.extensions["interval.db"]
     with database.session() as session:
@@ -19,7 +22,7 @@ def committed_user(app) -> User:
         user = User(
             id=uuid.uuid4(),
             clinic_id=clinic.id,
-            role="clinician",
+            role=role,
             email=f"race-{uuid.uuid4().hex}@example.test",
             display_name="Racer",
             is_active=True,
@@ -32,24 +35,58 @@ def committed_user(app) -> User:
         return user
 
 
-def test_concurrent_refreshes_with_one_token_succeed_at_most_once(app):
-    user = committed_user(app)
+def committed_patient(app) -> tuple[Patient, str]:
+    """An enrolled patient committed outright, and an access token for them."""
+    user = committed_user(app, "patient")
     database = app.extensions["interval.db"]
     with database.session() as session:
+        patient = Patient(
+            id=uuid.uuid4(),
+            clinic_id=user.clinic_id,
+            user_id=user.id,
+            display_name="Racing patient",
+            timezone="UTC",
+            created_at=utcnow(),
+        )
+        session.add(patient)
+        pair = identity.start_session(
+            session, app.extensions["interval.identity"], user=user, now=utcnow()
+        )
+        session.commit()
+    return patient, pair.access_token
+
+
+def race(app, workers: int, request) -> list:
+    """Run `request(client)` from `workers` threads released at the same instant."""
+    barrier = Barrier(workers)
+
+    def run(_):
+        client = app.test_client()
+        barrier.wait()
+        return request(client)
+
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(run, range(workers)))
+
+
+def count(app, model, patient: Patient) -> int:
+    with app.extensions["interval.db"].session() as session:
+        return session.scalar(select(func.count()).where(model.patient_id == patient.id))
+
+
+def test_concurrent_refreshes_with_one_token_succeed_at_most_once(app):
+    user = committed_user(app)
+    with app.extensions["interval.db"].session() as session:
         pair = identity.start_session(
             session, app.extensions["interval.identity"], user=user, now=utcnow()
         )
         session.commit()
     workers = 8
-    barrier = Barrier(workers)
-
-    def refresh(_):
-        client = app.test_client()
-        barrier.wait()
-        return client.post("/v1/auth/refresh", json={"refresh_token": pair.refresh_token})
-
-    with ThreadPoolExecutor(workers) as pool:
-        responses = list(pool.map(refresh, range(workers)))
+    responses = race(
+        app,
+        workers,
+        lambda client: client.post("/v1/auth/refresh", json={"refresh_token": pair.refresh_token}),
+    )
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200] + [401] * (workers - 1)
     # The others presented a spent token: reuse, so the winner's new pair dies with the family.
@@ -58,3 +95,58 @@ def test_concurrent_refreshes_with_one_token_succeed_at_most_once(app):
         "/v1/auth/refresh", json={"refresh_token": winner["refresh_token"]}
     )
     assert again.status_code == 401
+
+
+def test_twenty_concurrent_identical_submissions_store_one_row(app):
+    patient, token = committed_patient(app)
+    body = check_in_body(id=uuid.uuid4(), i9=1)
+    responses = race(
+        app,
+        20,
+        lambda client: client.post(
+            f"/v1/patients/{patient.id}/check-ins",
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+        ),
+    )
+    assert sorted(r.status_code for r in responses) == [200] * 19 + [201]
+    assert len({r.get_data(as_text=True) for r in responses}) == 1
+    assert (count(app, CheckIn, patient), count(app, Alert, patient)) == (1, 1)
+
+
+def test_concurrent_submissions_with_one_idempotency_key(app):
+    patient, token = committed_patient(app)
+    body = check_in_body(i1=2)
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "race-key-0001"}
+    responses = race(
+        app,
+        10,
+        lambda client: client.post(
+            f"/v1/patients/{patient.id}/check-ins", json=body, headers=headers
+        ),
+    )
+    assert sorted(r.status_code for r in responses) == [200] * 9 + [201]
+    assert count(app, CheckIn, patient) == 1
+
+
+def test_concurrent_severe_check_ins_merge_into_one_alert(app):
+    patient, token = committed_patient(app)
+    severe = {f"i{i}": 3 for i in range(1, 8)}
+    responses = race(
+        app,
+        6,
+        lambda client: client.post(
+            f"/v1/patients/{patient.id}/check-ins",
+            json=check_in_body(**severe),
+            headers={"Authorization": f"Bearer {token}"},
+        ),
+    )
+    assert [r.status_code for r in responses] == [201] * 6
+    with app.extensions["interval.db"].session() as session:
+        alerts = session.execute(
+            select(Alert.kind, func.count(AlertOccurrence.id))
+            .join(AlertOccurrence, AlertOccurrence.alert_id == Alert.id)
+            .where(Alert.patient_id == patient.id)
+            .group_by(Alert.id, Alert.kind)
+        ).all()
+    assert [tuple(row) for row in alerts] == [("severe_symptoms", 6)]

@@ -113,8 +113,9 @@ def test_pcl5_loinc_is_marked_as_another_recall_period():
 
 def test_only_phq9_item_9_is_a_safety_flag():
     safety = [(d.key, f.key, f.rule) for d in REGISTRY.all() for f in d.flags if f.safety]
-    assert safety == [("phq9", "suicidal_ideation", {"type": "item_at_least", "item": "9",
-                                                     "value": 1})]
+    assert safety == [
+        ("phq9", "suicidal_ideation", {"type": "item_at_least", "item": "9", "value": 1})
+    ]
 
 
 def test_alert_thresholds():

@@ -23,6 +23,7 @@ def broken(tmp_path, key: str, change) -> None:
 def set_band(index, **values):
     def change(data):
         data["severity"]["bands"][index].update(values)
+
     return change
 
 
@@ -55,13 +56,13 @@ def test_broken_definition_is_refused(tmp_path, key, change, message):
 
 def test_service_refuses_to_start(tmp_path):
     broken(tmp_path, "gad7", set_band(0, max=5))
-    with pytest.raises(QuestionnaireError, match="gad7.yaml"):
+    with pytest.raises(QuestionnaireError, match=r"gad7\.yaml"):
         create_app(app_config("sqlite://", str(tmp_path), QUESTIONNAIRES_DIR=str(tmp_path)))
 
 
 def test_unreadable_yaml_is_named(tmp_path):
     (tmp_path / "bad.yaml").write_text("key: [unclosed")
-    with pytest.raises(QuestionnaireError, match="bad.yaml"):
+    with pytest.raises(QuestionnaireError, match=r"bad\.yaml"):
         load_registry(tmp_path)
 
 

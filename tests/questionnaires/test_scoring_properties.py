@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -37,15 +39,24 @@ def test_severity_at_every_total(key):
         assert definition.band_for(total) == band
     edges = [(b.min, b.max) for b in definition.bands]
     assert edges[0][0] == definition.score_min and edges[-1][1] == definition.score_max
-    assert all(a[1] + 1 == b[0] for a, b in zip(edges, edges[1:], strict=False))
+    assert all(a[1] + 1 == b[0] for a, b in itertools.pairwise(edges))
 
 
 @given(answers=answers_for("phq9"))
 def test_phq9_bands_and_item_9(answers):
     result = score(REGISTRY.get("phq9"), answers)
     total = sum(answers[str(i)] for i in range(1, 10))
-    expected_band = ("minimal" if total <= 4 else "mild" if total <= 9 else "moderate"
-                     if total <= 14 else "moderately_severe" if total <= 19 else "severe")
+    expected_band = (
+        "minimal"
+        if total <= 4
+        else "mild"
+        if total <= 9
+        else "moderate"
+        if total <= 14
+        else "moderately_severe"
+        if total <= 19
+        else "severe"
+    )
     assert result.severity == expected_band
     assert ("suicidal_ideation" in result.flags) == (answers["9"] >= 1)
 
@@ -64,8 +75,16 @@ def test_pcl5_clusters_sum_to_total_and_dsm5_rule(answers):
 
 @pytest.mark.parametrize(
     "cluster,count,met",
-    [("B", 0, False), ("B", 1, True), ("C", 0, False), ("C", 1, True),
-     ("D", 1, False), ("D", 2, True), ("E", 1, False), ("E", 2, True)],
+    [
+        ("B", 0, False),
+        ("B", 1, True),
+        ("C", 0, False),
+        ("C", 1, True),
+        ("D", 1, False),
+        ("D", 2, True),
+        ("E", 1, False),
+        ("E", 2, True),
+    ],
 )
 def test_dsm5_rule_at_its_edges(cluster, count, met):
     needed = {"B": 1, "C": 1, "D": 2, "E": 2}
@@ -99,10 +118,15 @@ def test_out_of_range_or_non_integer_values_are_refused(key, data):
     answers = data.draw(answers_for(key))
     target = data.draw(st.sampled_from(sorted(answers)))
     item = definition.item(target)
-    answers[target] = data.draw(st.one_of(
-        st.integers().filter(lambda v: v not in item.values),
-        st.floats(allow_nan=False), st.text(), st.booleans(), st.none(),
-    ))
+    answers[target] = data.draw(
+        st.one_of(
+            st.integers().filter(lambda v: v not in item.values),
+            st.floats(allow_nan=False),
+            st.text(),
+            st.booleans(),
+            st.none(),
+        )
+    )
     with pytest.raises(AnswerError) as refused:
         validate_answers(definition, answers)
     assert f"answers.{target}" in refused.value.errors

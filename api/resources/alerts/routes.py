@@ -61,9 +61,9 @@ def present_many(alerts: list[Alert]) -> list[dict]:
                 "completed_at": alert.completed_at,
                 "received_at": alert.received_at,
                 "raised_at": alert.raised_at,
-                "last_occurred_at": alert.last_occurred_at,
+                "last_received_at": max(o.received_at for o, _ in rows),
                 "check_in_entered_in_error": status_of.get(alert.check_in_id) == "entered_in_error",
-                "occurrence_count": alert.occurrence_count,
+                "occurrence_count": len(rows),
                 "occurrences": [
                     {
                         "check_in_id": o.check_in_id,

@@ -45,7 +45,9 @@ class AlertSchema(Schema):
     completed_at = ma.fields.AwareDateTime(required=True)
     received_at = ma.fields.AwareDateTime(required=True)
     raised_at = ma.fields.AwareDateTime(required=True)
-    last_occurred_at = ma.fields.AwareDateTime(required=True)
+    last_received_at = ma.fields.AwareDateTime(
+        required=True, metadata={"description": "When the latest triggering check-in arrived"}
+    )
     check_in_entered_in_error = ma.fields.Boolean(
         required=True, metadata={"description": "The triggering check-in was entered in error"}
     )
