@@ -48,10 +48,12 @@ IDEMPOTENCY_HEADER_DOC = {
 CSV_DOC = {
     "200": {
         "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/CheckInPage"}},
             "text/csv": {
                 "schema": {"type": "string"},
-                "example": "id,questionnaire,...\n",
-            }
+                "example": "id,questionnaire,questionnaire_version,completed_at,...,total,"
+                "severity,flags\n",
+            },
         }
     }
 }
