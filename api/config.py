@@ -54,6 +54,9 @@ def load(overrides: dict | None = None) -> dict:
         "RATE_LIMIT_PER_ADDRESS": env.get("INTERVAL_RATE_LIMIT_PER_ADDRESS", "30/minute"),
         "RATE_LIMIT_PER_ACCOUNT": env.get("INTERVAL_RATE_LIMIT_PER_ACCOUNT", "20/15minutes"),
         "MAX_CONTENT_LENGTH": 1024 * 1024,
+        # Local protocol parameter, not a standard: infusions whose peak blood pressure reaches
+        # systolic or diastolic here are flagged. Clinics can set their own.
+        "INFUSION_BP_THRESHOLD": env.get("INTERVAL_INFUSION_BP_THRESHOLD", "180/110"),
         "DOCS_ENABLED": env.get("INTERVAL_DOCS", "0" if production else "1") == "1",
         "TRUSTED_PROXIES": int(env.get("INTERVAL_TRUSTED_PROXIES", 0)),
     }

@@ -13,6 +13,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Response, g, json
 from flask_smorest.utils import prepare_response
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from api.domain.errors import DomainError, Forbidden
@@ -135,6 +136,7 @@ class Api(flask_smorest.Api):
         )
         app.register_error_handler(DomainError, handle_domain_error)
         app.register_error_handler(IntegrityError, handle_integrity_error)
+        app.register_error_handler(StaleDataError, handle_stale_data)
         app.register_error_handler(OperationalError, handle_database_unavailable)
         app.register_error_handler(Exception, handle_unexpected_error)
 
@@ -186,6 +188,13 @@ def handle_domain_error(error: DomainError):
 def handle_integrity_error(error: IntegrityError):
     log.info("integrity conflict", extra={"event": "integrity_conflict"})
     return problem(409, "The request conflicts with stored data.", type_slug="conflict")
+
+
+def handle_stale_data(error: StaleDataError):
+    # Two writers read the same version; the other one's change landed first.
+    return problem(
+        412, "It was changed since you read it; read it again.", type_slug="precondition-failed"
+    )
 
 
 def handle_database_unavailable(error: OperationalError):
@@ -263,3 +272,29 @@ def route_policy(app, endpoint: str, method: str):
     if view_class is not None:
         view = getattr(view_class, method.lower(), None)
     return getattr(view, "_access", None)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def if_match_version() -> int | None:
+    """The version named by If-Match; None when absent, -1 when it names nothing we issue."""
+    from flask import request
+
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    value = header.strip()
+    if value.startswith('"') and value.endswith('"') and value[1:-1].isdigit():
+        return int(value[1:-1])
+    return -1
+
+
+IF_MATCH_DOC = {
+    "in": "header",
+    "name": "If-Match",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "The ETag from your last read; 428 without it, 412 when it is stale.",
+}

@@ -247,3 +247,58 @@ def submit(client, auth):
         )
 
     return post
+
+
+@pytest.fixture
+def course_api(client, auth, clinician):
+    """Courses and infusions through the API, as the care-team clinician."""
+
+    class CourseApi:
+        def start(self, patient, **body):
+            body = {"indications": ["depression"], "started_on": "2026-10-01", **body}
+            response = client.post(
+                f"/v1/patients/{patient.id}/courses", json=body, headers=auth(clinician)
+            )
+            assert response.status_code == 201, response.get_json()
+            return response.get_json()
+
+        def infuse(self, course, administered_at, **body):
+            body = {
+                "status": "completed",
+                "administered_at": administered_at,
+                "dose_mg_per_kg": 0.5,
+                "duration_minutes": 40,
+                **body,
+            }
+            response = client.post(
+                f"/v1/courses/{course['id']}/infusions", json=body, headers=auth(clinician)
+            )
+            assert response.status_code == 201, response.get_json()
+            return response.get_json()
+
+        def schedule(self, course, scheduled_for):
+            response = client.post(
+                f"/v1/courses/{course['id']}/infusions",
+                json={"status": "scheduled", "scheduled_for": scheduled_for},
+                headers=auth(clinician),
+            )
+            assert response.status_code == 201, response.get_json()
+            return response.get_json()
+
+        def patch_infusion(self, infusion, **changes):
+            current = client.get(f"/v1/infusions/{infusion['id']}", headers=auth(clinician))
+            return client.patch(
+                f"/v1/infusions/{infusion['id']}",
+                json=changes,
+                headers={**auth(clinician), "If-Match": current.headers["ETag"]},
+            )
+
+        def infusions(self, course, who=None):
+            return client.get(
+                f"/v1/courses/{course['id']}/infusions", headers=auth(who or clinician)
+            ).get_json()
+
+        def course(self, course):
+            return client.get(f"/v1/courses/{course['id']}", headers=auth(clinician))
+
+    return CourseApi()

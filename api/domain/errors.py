@@ -57,3 +57,15 @@ class RateLimited(DomainError):
             f"Too many attempts; try again in {retry_after} seconds.",
             headers={"Retry-After": str(retry_after)},
         )
+
+
+class PreconditionRequired(DomainError):
+    status = 428
+    type = "precondition-required"
+    title = "If-Match required"
+
+
+class PreconditionFailed(DomainError):
+    status = 412
+    type = "precondition-failed"
+    title = "Changed since read"

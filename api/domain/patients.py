@@ -12,7 +12,9 @@ from api.domain.access import Actor, get_patient, may_manage_care_team, patient_
 from api.domain.errors import Conflict, NotFound
 from api.domain.identity import IdentitySettings, patient_enrollment_code
 from api.domain.pagination import Page, keyset_page
-from api.models import CareTeamMember, Patient, User
+from api.domain.questionnaires import Registry
+from api.domain.schedule import overdue_patient_ids
+from api.models import CareTeamMember, Course, Patient, User
 
 
 def create_patient(
@@ -59,8 +61,23 @@ def create_patient(
     return patient, code, expires_at
 
 
-def list_patients(session: Session, actor: Actor, *, limit: int, cursor: dict | None) -> Page:
+def list_patients(
+    session: Session,
+    actor: Actor,
+    *,
+    limit: int,
+    cursor: dict | None,
+    overdue_at: dt.datetime | None = None,
+    registry: Registry | None = None,
+) -> Page:
+    """The patients the actor may see; with `overdue_at`, only those with an overdue check-in
+    at that instant (evaluated for each patient with an active course)."""
     stmt = select(Patient).where(patient_filter(actor))
+    if overdue_at is not None:
+        with_course = exists().where(Course.patient_id == Patient.id, Course.status == "active")
+        candidates = list(session.scalars(stmt.where(with_course)))
+        overdue = overdue_patient_ids(session, registry, candidates, overdue_at)
+        stmt = stmt.where(Patient.id.in_(overdue))
     return keyset_page(
         session, stmt, keys=[Patient.created_at, Patient.id], limit=limit, cursor=cursor
     )

@@ -4,6 +4,7 @@ from api.models.alert import Alert, AlertOccurrence
 from api.models.audit import AuditEvent
 from api.models.checkin import CheckIn
 from api.models.clinic import Clinic
+from api.models.course import Course, Infusion
 from api.models.identity import EnrollmentCode, RefreshFamily, RefreshToken, User
 from api.models.patient import CareTeamMember, Patient
 
@@ -14,7 +15,9 @@ __all__ = [
     "CareTeamMember",
     "CheckIn",
     "Clinic",
+    "Course",
     "EnrollmentCode",
+    "Infusion",
     "Patient",
     "RefreshFamily",
     "RefreshToken",

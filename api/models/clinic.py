@@ -20,3 +20,7 @@ class Clinic(Base):
     # Shown to a patient at once when a safety item is endorsed; null means the default.
     crisis_message: Mapped[str | None] = mapped_column(Text)
     crisis_resources: Mapped[list | None] = mapped_column(JSON)
+    # Local protocol parameter, not a standard: an infusion whose peak blood pressure reaches
+    # either number is flagged. Null means the service default (INFUSION_BP_THRESHOLD).
+    bp_flag_systolic: Mapped[int | None]
+    bp_flag_diastolic: Mapped[int | None]

@@ -10,6 +10,7 @@ MODULES = (
     "questionnaires",
     "check_ins",
     "alerts",
+    "courses",
     "clinics",
     "audit_events",
     "health",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from flask import current_app
 from flask.views import MethodView
 from sqlalchemy import select
 
@@ -12,6 +13,7 @@ from api.auth import current_actor, settings
 from api.db import request_session, utcnow
 from api.domain import identity
 from api.domain.access import require_clinic_admin
+from api.domain.courses import bp_threshold
 from api.domain.errors import NotFound
 from api.domain.safety import crisis_information
 from api.models import Clinic, User
@@ -42,12 +44,15 @@ def present_staff(user: User) -> dict:
 
 def present_clinic(clinic: Clinic) -> dict:
     crisis = crisis_information(clinic)
+    systolic, diastolic = bp_threshold(clinic, current_app.config["INFUSION_BP_THRESHOLD"])
     return {
         "id": clinic.id,
         "name": clinic.name,
         "crisis_message": crisis["message"],
         "crisis_resources": crisis["resources"],
         "uses_default_crisis_information": not (clinic.crisis_message or clinic.crisis_resources),
+        "bp_flag_systolic": systolic,
+        "bp_flag_diastolic": diastolic,
     }
 
 

@@ -47,6 +47,8 @@ class ClinicSchema(Schema):
     )
     crisis_resources = ma.fields.List(ma.fields.Nested(CrisisResourceSchema), required=True)
     uses_default_crisis_information = ma.fields.Boolean(required=True)
+    bp_flag_systolic = ma.fields.Integer(required=True)
+    bp_flag_diastolic = ma.fields.Integer(required=True)
 
 
 class ClinicUpdateSchema(Schema):
@@ -61,4 +63,16 @@ class ClinicUpdateSchema(Schema):
         allow_none=True,
         validate=ma.validate.Length(min=1, max=10),
         metadata={"description": "null restores the default"},
+    )
+    bp_flag_systolic = ma.fields.Integer(
+        allow_none=True,
+        strict=True,
+        validate=ma.validate.Range(120, 250),
+        metadata={"description": "Local protocol parameter (not a standard); null: default"},
+    )
+    bp_flag_diastolic = ma.fields.Integer(
+        allow_none=True,
+        strict=True,
+        validate=ma.validate.Range(70, 150),
+        metadata={"description": "Local protocol parameter (not a standard); null: default"},
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from flask import current_app
 from flask.views import MethodView
 
 from api.auditing import note
@@ -56,7 +57,12 @@ class Patients(MethodView):
         """List the patients you may see"""
         session = request_session()
         page = patient_service.list_patients(
-            session, current_actor(), limit=args["limit"], cursor=decode_cursor(args)
+            session,
+            current_actor(),
+            limit=args["limit"],
+            cursor=decode_cursor(args),
+            overdue_at=utcnow() if args["overdue"] else None,
+            registry=current_app.extensions["interval.questionnaires"],
         )
         teams = patient_service.care_team(session, [p.id for p in page.items])
         note(patient_ids=[p.id for p in page.items])

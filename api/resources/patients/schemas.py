@@ -58,7 +58,10 @@ class PatientCreatedSchema(PatientSchema):
 
 
 class PatientListArgsSchema(PageArgsSchema):
-    pass
+    overdue = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "Only patients with an overdue check-in (clinic view)"},
+    )
 
 
 PatientPageSchema = page_schema(PatientSchema, "PatientPage")

@@ -1,0 +1,269 @@
+"""Measurement plans and what is due (PRODUCT.md §7), in the patient's own time zone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.domain.questionnaires import Registry
+from api.domain.timeline import infusion_phase, local_midnight
+from api.models import CheckIn, Course, Infusion, Patient
+
+RULE_TYPES = ("before_each_infusion", "after_each_infusion", "every_n_days")
+PHASES = ("baseline", "induction", "maintenance", "follow_up")
+DEFAULT_BEFORE_HOURS = 48
+DEFAULT_AFTER_OFFSET_HOURS = 24
+DEFAULT_AFTER_WINDOW_HOURS = 24
+# A scheduled infusion stays "next" for a while after its time, so a missed pre-infusion
+# check-in shows as overdue until the infusion is recorded.
+SCHEDULED_GRACE = dt.timedelta(hours=24)
+
+DEFAULT_PLANS = {
+    "depression": [
+        {"questionnaire": "phq9", "type": "before_each_infusion", "window_hours": 48},
+        {"questionnaire": "phq9", "type": "every_n_days", "days": 7, "phases": ["maintenance"]},
+    ],
+    "anxiety": [
+        {"questionnaire": "gad7", "type": "before_each_infusion", "window_hours": 48},
+        {"questionnaire": "gad7", "type": "every_n_days", "days": 7, "phases": ["maintenance"]},
+    ],
+    "ptsd": [{"questionnaire": "pcl5", "type": "every_n_days", "days": 7}],
+    "chronic_pain": [{"questionnaire": "pain", "type": "every_n_days", "days": 1}],
+}
+
+
+def default_plan(indications: list[str]) -> list[dict]:
+    rules: list[dict] = []
+    for indication in indications:
+        for rule in DEFAULT_PLANS[indication]:
+            if rule not in rules:
+                rules.append(rule)
+    return rules
+
+
+def plan_of(course: Course) -> list[dict]:
+    return course.plan if course.plan is not None else default_plan(course.indications)
+
+
+@dataclass(frozen=True)
+class DueItem:
+    questionnaire: str
+    rule: str
+    due_from: dt.datetime
+    due_by: dt.datetime
+    status: str  # due | overdue | upcoming | done
+    reason: str
+    infusion_id: uuid.UUID | None = None
+    check_in_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """What the rules need, loaded once: the course, its infusions and recent check-ins."""
+
+    course: Course
+    timezone: str
+    completed: list[tuple[int, Infusion]]  # (number, infusion), in order
+    scheduled: list[Infusion]  # in order
+    check_ins: list[CheckIn]
+
+    def phase_at(self, at: dt.datetime) -> str:
+        past = [(n, i) for n, i in self.completed if i.administered_at <= at]
+        if not past:
+            return "baseline"
+        number, infusion = past[-1]
+        return infusion_phase(number, self.course.induction_infusions, infusion.phase_override)
+
+    def check_in_between(
+        self, questionnaire: str, start: dt.datetime, end: dt.datetime
+    ) -> CheckIn | None:
+        return next(
+            (
+                c
+                for c in self.check_ins
+                if c.questionnaire == questionnaire and start <= c.completed_at <= end
+            ),
+            None,
+        )
+
+    def local(self, instant: dt.datetime) -> dt.datetime:
+        return instant.astimezone(ZoneInfo(self.timezone))
+
+    def day_words(self, instant: dt.datetime, at: dt.datetime) -> str:
+        """'Thursday' within the coming week, otherwise '3 December'."""
+        local, today = self.local(instant), self.local(at).date()
+        if abs((local.date() - today).days) <= 6:
+            return local.strftime("%A")
+        return f"{local.day} {local.strftime('%B')}"
+
+
+def window_status(start: dt.datetime, end: dt.datetime, at: dt.datetime, done: bool) -> str:
+    if done:
+        return "done"
+    if at < start:
+        return "upcoming"
+    return "due" if at <= end else "overdue"
+
+
+def _item(rule, timeline, at, start, end, reason, infusion_id=None) -> DueItem:
+    found = timeline.check_in_between(rule["questionnaire"], start, end)
+    return DueItem(
+        questionnaire=rule["questionnaire"],
+        rule=rule["type"],
+        due_from=timeline.local(start),
+        due_by=timeline.local(end),
+        status=window_status(start, end, at, found is not None),
+        reason=reason,
+        infusion_id=infusion_id,
+        check_in_id=found.id if found else None,
+    )
+
+
+def before_each_infusion(rule, timeline, at, name) -> DueItem | None:
+    upcoming = [i for i in timeline.scheduled if i.scheduled_for >= at - SCHEDULED_GRACE]
+    if not upcoming:
+        return None
+    infusion = upcoming[0]
+    number = len(timeline.completed) + timeline.scheduled.index(infusion) + 1
+    end = infusion.scheduled_for
+    start = end - dt.timedelta(hours=rule.get("window_hours", DEFAULT_BEFORE_HOURS))
+    reason = f"{name} before infusion {number} on {timeline.day_words(end, at)}"
+    return _item(rule, timeline, at, start, end, reason, infusion.id)
+
+
+def after_each_infusion(rule, timeline, at, name) -> DueItem | None:
+    given = [(n, i) for n, i in timeline.completed if i.administered_at <= at]
+    if not given:
+        return None
+    number, infusion = given[-1]
+    start = infusion.administered_at + dt.timedelta(
+        hours=rule.get("offset_hours", DEFAULT_AFTER_OFFSET_HOURS)
+    )
+    end = start + dt.timedelta(hours=rule.get("window_hours", DEFAULT_AFTER_WINDOW_HOURS))
+    hours = rule.get("offset_hours", DEFAULT_AFTER_OFFSET_HOURS)
+    reason = (
+        f"{name} {hours} hours after infusion {number} "
+        f"({timeline.day_words(infusion.administered_at, at)})"
+    )
+    return _item(rule, timeline, at, start, end, reason, infusion.id)
+
+
+def every_n_days(rule, timeline, at, name) -> DueItem | None:
+    """Windows of n local calendar days from the course start: a week is 7 local days, so a
+    daylight-saving change makes it 167 or 169 hours, never shifts it off midnight."""
+    phases = rule.get("phases")
+    if phases and timeline.phase_at(at) not in phases:
+        return None
+    days = rule["days"]
+    anchor = timeline.course.started_on
+    index = max(0, (timeline.local(at).date() - anchor).days // days)
+
+    def window(k: int) -> tuple[dt.datetime, dt.datetime]:
+        first_day = anchor + dt.timedelta(days=k * days)
+        start = local_midnight(first_day, timeline.timezone)
+        end = local_midnight(first_day + dt.timedelta(days=days), timezone=timeline.timezone)
+        return start, end - dt.timedelta(microseconds=1)
+
+    every = {1: "Daily", 7: "Weekly"}.get(days, f"Every-{days}-days")
+    start, end = window(index)
+    current = _item(rule, timeline, at, start, end, f"{every} {name}")
+    if current.status != "due" or index == 0:
+        return current
+    previous_start, previous_end = window(index - 1)
+    applied_then = not phases or timeline.phase_at(previous_start) in phases
+    if (
+        applied_then
+        and timeline.check_in_between(rule["questionnaire"], previous_start, previous_end) is None
+    ):
+        since = timeline.local(previous_start)
+        return DueItem(
+            questionnaire=rule["questionnaire"],
+            rule=rule["type"],
+            due_from=since,
+            due_by=timeline.local(previous_end),
+            status="overdue",
+            reason=f"{every} {name} missed (from {since.strftime('%A')} {since.day} "
+            f"{since.strftime('%B')})",
+        )
+    return current
+
+
+EVALUATORS = {
+    "before_each_infusion": before_each_infusion,
+    "after_each_infusion": after_each_infusion,
+    "every_n_days": every_n_days,
+}
+
+
+def load_timeline(
+    session: Session, patient: Patient, course: Course, questionnaires: list[str]
+) -> Timeline:
+    infusions = list(
+        session.scalars(
+            select(Infusion).where(Infusion.course_id == course.id, Infusion.status != "cancelled")
+        )
+    )
+    completed = sorted(
+        (i for i in infusions if i.status == "completed"), key=lambda i: (i.administered_at, i.id)
+    )
+    scheduled = sorted(
+        (i for i in infusions if i.status == "scheduled"), key=lambda i: (i.scheduled_for, i.id)
+    )
+    check_ins = list(
+        session.scalars(
+            select(CheckIn)
+            .where(
+                CheckIn.patient_id == patient.id,
+                CheckIn.status == "final",
+                CheckIn.questionnaire.in_(questionnaires),
+                CheckIn.completed_at >= course.window_start,
+            )
+            .order_by(CheckIn.completed_at)
+        )
+    )
+    return Timeline(
+        course, patient.timezone, list(enumerate(completed, start=1)), scheduled, check_ins
+    )
+
+
+def active_course(session: Session, patient: Patient) -> Course | None:
+    return session.scalar(
+        select(Course).where(Course.patient_id == patient.id, Course.status == "active")
+    )
+
+
+def due_items(
+    session: Session, registry: Registry, *, patient: Patient, at: dt.datetime
+) -> tuple[Course | None, list[DueItem]]:
+    """Each plan rule's current window for the patient's active course, evaluated at `at`."""
+    course = active_course(session, patient)
+    if course is None:
+        return None, []
+    plan = plan_of(course)
+    timeline = load_timeline(session, patient, course, [r["questionnaire"] for r in plan])
+    items = []
+    for rule in plan:
+        definition = registry.get(rule["questionnaire"])
+        name = definition.short_title if definition else rule["questionnaire"]
+        item = EVALUATORS[rule["type"]](rule, timeline, at, name)
+        if item is not None:
+            items.append(item)
+    order = {"overdue": 0, "due": 1, "upcoming": 2, "done": 3}
+    return course, sorted(items, key=lambda i: (order[i.status], i.due_by))
+
+
+def overdue_patient_ids(
+    session: Session, registry: Registry, patients: list[Patient], at: dt.datetime
+) -> set[uuid.UUID]:
+    return {
+        patient.id
+        for patient in patients
+        if any(
+            i.status == "overdue" for i in due_items(session, registry, patient=patient, at=at)[1]
+        )
+    }

@@ -1,0 +1,226 @@
+"""Course, infusion and due-list bodies."""
+
+import marshmallow as ma
+from flask import current_app
+
+from api.domain.courses import INDICATIONS, SIDE_EFFECTS
+from api.domain.schedule import PHASES, RULE_TYPES
+from api.smorest import Schema
+
+
+class PlanRuleSchema(Schema):
+    questionnaire = ma.fields.String(required=True, metadata={"example": "phq9"})
+    type = ma.fields.String(required=True, validate=ma.validate.OneOf(RULE_TYPES))
+    window_hours = ma.fields.Integer(
+        strict=True,
+        validate=ma.validate.Range(1, 336),
+        metadata={"description": "before: hours before the infusion (48); after: window (24)"},
+    )
+    offset_hours = ma.fields.Integer(
+        strict=True,
+        validate=ma.validate.Range(0, 336),
+        metadata={"description": "after_each_infusion: hours after the infusion (24)"},
+    )
+    days = ma.fields.Integer(
+        strict=True, validate=ma.validate.Range(1, 90), metadata={"description": "every_n_days: n"}
+    )
+    phases = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf(PHASES)),
+        metadata={"description": "every_n_days: only in these phases"},
+    )
+
+    @ma.validates_schema
+    def check_rule(self, data, **kwargs):
+        if data["questionnaire"] not in current_app.extensions["interval.questionnaires"]:
+            raise ma.ValidationError("Unknown questionnaire.", "questionnaire")
+        if data["type"] == "every_n_days" and "days" not in data:
+            raise ma.ValidationError("Required for every_n_days.", "days")
+        if data["type"] != "every_n_days" and ("days" in data or "phases" in data):
+            raise ma.ValidationError("Only every_n_days takes days and phases.", "type")
+
+
+class CourseCreateSchema(Schema):
+    indications = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf(INDICATIONS)),
+        required=True,
+        validate=ma.validate.Length(min=1, max=len(INDICATIONS)),
+    )
+    started_on = ma.fields.Date(required=True, metadata={"example": "2026-11-01"})
+    induction_infusions = ma.fields.Integer(
+        load_default=6, strict=True, validate=ma.validate.Range(1, 20)
+    )
+    plan = ma.fields.List(
+        ma.fields.Nested(PlanRuleSchema),
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Length(max=20),
+        metadata={"description": "null or absent: the default plan"},
+    )
+
+
+class CourseUpdateSchema(Schema):
+    indications = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf(INDICATIONS)),
+        validate=ma.validate.Length(min=1, max=len(INDICATIONS)),
+    )
+    started_on = ma.fields.Date()
+    induction_infusions = ma.fields.Integer(strict=True, validate=ma.validate.Range(1, 20))
+    plan = ma.fields.List(
+        ma.fields.Nested(PlanRuleSchema), allow_none=True, validate=ma.validate.Length(max=20)
+    )
+    status = ma.fields.String(validate=ma.validate.OneOf(["active", "completed"]))
+    completed_on = ma.fields.Date(allow_none=True)
+
+
+class BaselineSchema(Schema):
+    questionnaire = ma.fields.String(required=True)
+    check_in_id = ma.fields.UUID(required=True)
+    completed_at = ma.fields.AwareDateTime(required=True)
+    total = ma.fields.Integer(required=True)
+    source = ma.fields.String(required=True, metadata={"enum": ["pre_infusion", "first_available"]})
+
+
+class CourseSchema(Schema):
+    id = ma.fields.UUID(required=True)
+    patient_id = ma.fields.UUID(required=True)
+    indications = ma.fields.List(ma.fields.String(), required=True)
+    started_on = ma.fields.Date(required=True)
+    completed_on = ma.fields.Date(allow_none=True, required=True)
+    status = ma.fields.String(required=True, metadata={"enum": ["active", "completed"]})
+    induction_infusions = ma.fields.Integer(required=True)
+    plan = ma.fields.List(ma.fields.Nested(PlanRuleSchema), required=True)
+    plan_is_default = ma.fields.Boolean(required=True)
+    baselines = ma.fields.List(ma.fields.Nested(BaselineSchema), required=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+
+
+class BloodPressureSchema(Schema):
+    before = ma.fields.List(ma.fields.Integer(strict=True), validate=ma.validate.Length(equal=2))
+    peak = ma.fields.List(ma.fields.Integer(strict=True), validate=ma.validate.Length(equal=2))
+    after = ma.fields.List(ma.fields.Integer(strict=True), validate=ma.validate.Length(equal=2))
+
+    @ma.validates_schema
+    def plausible(self, data, **kwargs):
+        for moment, reading in data.items():
+            systolic, diastolic = reading
+            if not (50 <= systolic <= 300 and 20 <= diastolic <= 200 and systolic > diastolic):
+                raise ma.ValidationError(
+                    "[systolic, diastolic] in mmHg: 50–300 over 20–200, systolic higher.",
+                    moment,
+                )
+
+
+INFUSION_FIELDS = {
+    "scheduled_for": ma.fields.AwareDateTime(allow_none=True),
+    "administered_at": ma.fields.AwareDateTime(allow_none=True),
+    "dose_mg_per_kg": ma.fields.Float(
+        allow_none=True,
+        validate=ma.validate.Range(0.05, 2.0),
+        metadata={"description": "mg/kg, 0.05–2.0 (usual: 0.5)"},
+    ),
+    "duration_minutes": ma.fields.Integer(
+        allow_none=True, strict=True, validate=ma.validate.Range(1, 600)
+    ),
+    "blood_pressure": ma.fields.Nested(BloodPressureSchema, allow_none=True),
+    "heart_rate": ma.fields.Integer(
+        allow_none=True, strict=True, validate=ma.validate.Range(20, 250)
+    ),
+    "dissociation": ma.fields.Integer(
+        allow_none=True,
+        strict=True,
+        validate=ma.validate.Range(0, 10),
+        metadata={"description": "0–10 rating"},
+    ),
+    "cadss_total": ma.fields.Integer(
+        allow_none=True,
+        strict=True,
+        validate=ma.validate.Range(0, 92),
+        metadata={"description": "Clinician-Administered Dissociative States Scale total"},
+    ),
+    "side_effects": ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(SIDE_EFFECTS))),
+    "serious_side_effects": ma.fields.Boolean(truthy={True}, falsy={False}),
+    "notes": ma.fields.String(allow_none=True, validate=ma.validate.Length(max=4000)),
+    "phase": ma.fields.String(
+        allow_none=True,
+        validate=ma.validate.OneOf(["induction", "maintenance"]),
+        metadata={"description": "Clinician override; null: by number"},
+    ),
+}
+
+InfusionCreateSchema = Schema.from_dict(
+    {
+        "status": ma.fields.String(
+            required=True, validate=ma.validate.OneOf(["scheduled", "completed"])
+        ),
+        **INFUSION_FIELDS,
+    },
+    name="InfusionCreate",
+)
+InfusionUpdateSchema = Schema.from_dict(
+    {
+        "status": ma.fields.String(
+            validate=ma.validate.OneOf(["scheduled", "completed", "cancelled"])
+        ),
+        **INFUSION_FIELDS,
+    },
+    name="InfusionUpdate",
+)
+
+
+class InfusionSafetySchema(Schema):
+    flagged = ma.fields.Boolean(required=True)
+    notes = ma.fields.List(ma.fields.String(), required=True)
+
+
+class InfusionSchema(Schema):
+    """Patients see the first seven fields only: dates, number and phase."""
+
+    id = ma.fields.UUID(required=True)
+    course_id = ma.fields.UUID(required=True)
+    status = ma.fields.String(required=True)
+    scheduled_for = ma.fields.AwareDateTime(allow_none=True, required=True)
+    administered_at = ma.fields.AwareDateTime(allow_none=True, required=True)
+    number = ma.fields.Integer(
+        allow_none=True, required=True, metadata={"description": "Order among completed infusions"}
+    )
+    phase = ma.fields.String(allow_none=True, required=True)
+    phase_set_by_clinician = ma.fields.Boolean()
+    dose_mg_per_kg = ma.fields.Float(allow_none=True)
+    duration_minutes = ma.fields.Integer(allow_none=True)
+    blood_pressure = ma.fields.Nested(BloodPressureSchema, allow_none=True)
+    heart_rate = ma.fields.Integer(allow_none=True)
+    dissociation = ma.fields.Integer(allow_none=True)
+    cadss_total = ma.fields.Integer(allow_none=True)
+    side_effects = ma.fields.List(ma.fields.String())
+    serious_side_effects = ma.fields.Boolean()
+    notes = ma.fields.String(allow_none=True)
+    safety = ma.fields.Nested(InfusionSafetySchema)
+
+
+class DueArgsSchema(Schema):
+    at = ma.fields.AwareDateTime(
+        load_default=None, metadata={"description": "Evaluate at this instant (default: now)"}
+    )
+
+
+class DueItemSchema(Schema):
+    questionnaire = ma.fields.String(required=True)
+    rule = ma.fields.String(required=True, metadata={"enum": list(RULE_TYPES)})
+    due_from = ma.fields.AwareDateTime(required=True)
+    due_by = ma.fields.AwareDateTime(required=True)
+    status = ma.fields.String(
+        required=True, metadata={"enum": ["due", "overdue", "upcoming", "done"]}
+    )
+    reason = ma.fields.String(
+        required=True, metadata={"example": "PHQ-9 before infusion 4 on Thursday"}
+    )
+    infusion_id = ma.fields.UUID(allow_none=True, required=True)
+    check_in_id = ma.fields.UUID(allow_none=True, required=True)
+
+
+class DueSchema(Schema):
+    patient_id = ma.fields.UUID(required=True)
+    course_id = ma.fields.UUID(allow_none=True, required=True)
+    at = ma.fields.AwareDateTime(required=True)
+    timezone = ma.fields.String(required=True)
+    items = ma.fields.List(ma.fields.Nested(DueItemSchema), required=True)
