@@ -25,6 +25,8 @@ ACTORS = [
 class World:
     check_in_id: str
     alert_id: str
+    course_id: str
+    infusion_id: str
     clinic: object
     other_clinic: object
     patient_a: object
@@ -48,7 +50,24 @@ def world(make_clinic, make_user, make_patient, submit, client, auth) -> World:
     check_in = submit(patient_a, check_in_body(i9=1)).get_json()
     submit(patient_b, check_in_body(i9=1))
     [alert] = client.get("/v1/alerts", headers=auth(care_clinician)).get_json()["items"]
+    course = client.post(
+        f"/v1/patients/{patient_a.id}/courses",
+        headers=auth(care_clinician),
+        json={"indications": ["depression"], "started_on": "2026-10-01"},
+    )
+    infusion = client.post(
+        f"/v1/courses/{course.get_json()['id']}/infusions",
+        headers=auth(care_clinician),
+        json={
+            "status": "completed",
+            "administered_at": "2026-10-02T15:00:00Z",
+            "dose_mg_per_kg": 0.5,
+            "notes": "Secret clinical note",
+        },
+    )
     return World(
+        course_id=course.get_json()["id"],
+        infusion_id=infusion.get_json()["id"],
         check_in_id=check_in["id"],
         alert_id=alert["id"],
         clinic=clinic,
@@ -218,6 +237,69 @@ ROUTES = [
     ),
     (
         "GET",
+        "/v1/patients/<uuid:patient_id>/courses",
+        lambda w: f"/v1/patients/{w.patient_a.id}/courses",
+        None,
+        _statuses(401, 200, 404, 200, 404, 404, 403, 403),
+    ),
+    (
+        "POST",
+        "/v1/patients/<uuid:patient_id>/courses",
+        lambda w: f"/v1/patients/{w.patient_a.id}/courses",
+        lambda w: {"indications": ["anxiety"], "started_on": "2026-11-01"},
+        _statuses(401, 403, 403, 409, 404, 404, 403, 403),
+    ),
+    (
+        "GET",
+        "/v1/courses/<uuid:course_id>",
+        lambda w: f"/v1/courses/{w.course_id}",
+        None,
+        _statuses(401, 200, 404, 200, 404, 404, 403, 403),
+    ),
+    (
+        "PATCH",
+        "/v1/courses/<uuid:course_id>",
+        lambda w: f"/v1/courses/{w.course_id}",
+        lambda w: {"induction_infusions": 8},
+        _statuses(401, 403, 403, 428, 404, 404, 403, 403),
+    ),
+    (
+        "GET",
+        "/v1/courses/<uuid:course_id>/infusions",
+        lambda w: f"/v1/courses/{w.course_id}/infusions",
+        None,
+        _statuses(401, 200, 404, 200, 404, 404, 403, 403),
+    ),
+    (
+        "POST",
+        "/v1/courses/<uuid:course_id>/infusions",
+        lambda w: f"/v1/courses/{w.course_id}/infusions",
+        lambda w: {"status": "scheduled", "scheduled_for": "2026-12-01T15:00:00Z"},
+        _statuses(401, 403, 403, 201, 404, 404, 403, 403),
+    ),
+    (
+        "GET",
+        "/v1/infusions/<uuid:infusion_id>",
+        lambda w: f"/v1/infusions/{w.infusion_id}",
+        None,
+        _statuses(401, 403, 403, 200, 404, 404, 403, 403),
+    ),
+    (
+        "PATCH",
+        "/v1/infusions/<uuid:infusion_id>",
+        lambda w: f"/v1/infusions/{w.infusion_id}",
+        lambda w: {"notes": "changed"},
+        _statuses(401, 403, 403, 428, 404, 404, 403, 403),
+    ),
+    (
+        "GET",
+        "/v1/patients/<uuid:patient_id>/due",
+        lambda w: f"/v1/patients/{w.patient_a.id}/due",
+        None,
+        _statuses(401, 200, 404, 200, 404, 404, 403, 403),
+    ),
+    (
+        "GET",
         "/v1/audit-events",
         lambda w: "/v1/audit-events",
         None,
@@ -254,6 +336,7 @@ def test_access(client, world, auth, actor, method, rule, path, body, expected):
         assert "MRN-A-0001" not in text
         assert str(world.patient_a.id) not in text
         assert world.check_in_id not in text
+        assert "Secret clinical note" not in text
 
 
 @pytest.mark.parametrize(

@@ -254,3 +254,18 @@ class TestCheckInAudit:
     def test_refused_submission_is_recorded_and_nothing_else(self, submit, patient, events):
         submit(patient, {"questionnaire": "phq9"})
         assert [(e.action, e.outcome) for e in events()] == [("check_in.create", 422)]
+
+
+def test_timeline_reads_and_writes_are_audited(client, auth, course_api, patient, events):
+    course = course_api.start(patient)
+    infusion = course_api.infuse(course, "2026-10-02T15:00:00Z")
+    course_api.patch_infusion(infusion, notes="ok")
+    client.get(f"/v1/patients/{patient.id}/due", headers=auth(patient))
+    recorded = [(e.action, e.outcome, e.patient_id) for e in events()]
+    assert recorded == [
+        ("course.create", 201, patient.id),
+        ("infusion.create", 201, patient.id),
+        ("infusion.read", 200, patient.id),
+        ("infusion.update", 200, patient.id),
+        ("due.read", 200, patient.id),
+    ]

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from api.db import utcnow
 from api.domain import identity
-from api.models import Alert, AlertOccurrence, CheckIn, Clinic, Patient, User
+from api.models import Alert, AlertOccurrence, CareTeamMember, CheckIn, Clinic, Patient, User
 from tests.conftest import check_in_body
 
 
@@ -150,3 +150,58 @@ def test_concurrent_severe_check_ins_merge_into_one_alert(app):
             .group_by(Alert.id, Alert.kind)
         ).all()
     assert [tuple(row) for row in alerts] == [("severe_symptoms", 6)]
+
+
+def test_concurrent_patches_of_one_infusion_one_wins(app):
+    clinician = committed_user(app)
+    database = app.extensions["interval.db"]
+    with database.session() as session:
+        patient = Patient(
+            id=uuid.uuid4(),
+            clinic_id=clinician.clinic_id,
+            display_name="P",
+            timezone="UTC",
+            created_at=utcnow(),
+        )
+        session.add(patient)
+        session.flush()
+        session.add(
+            CareTeamMember(
+                patient_id=patient.id,
+                user_id=clinician.id,
+                clinic_id=clinician.clinic_id,
+                added_at=utcnow(),
+            )
+        )
+        token = identity.start_session(
+            session, app.extensions["interval.identity"], user=clinician, now=utcnow()
+        ).access_token
+        session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    client = app.test_client()
+    course = client.post(
+        f"/v1/patients/{patient.id}/courses",
+        headers=headers,
+        json={"indications": ["depression"], "started_on": "2026-10-01"},
+    )
+    infusion = client.post(
+        f"/v1/courses/{course.get_json()['id']}/infusions",
+        headers=headers,
+        json={
+            "status": "completed",
+            "administered_at": "2026-10-02T15:00:00Z",
+            "dose_mg_per_kg": 0.5,
+        },
+    ).get_json()
+    url = f"/v1/infusions/{infusion['id']}"
+    etag = client.get(url, headers=headers).headers["ETag"]
+    responses = race(
+        app,
+        2,
+        lambda c: c.patch(
+            url, json={"notes": f"note {uuid.uuid4()}"}, headers={**headers, "If-Match": etag}
+        ),
+    )
+    assert sorted(r.status_code for r in responses) == [200, 412]
+    winner = next(r for r in responses if r.status_code == 200).get_json()
+    assert client.get(url, headers=headers).get_json()["notes"] == winner["notes"]
