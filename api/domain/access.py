@@ -52,6 +52,23 @@ def get_patient(session: Session, actor: Actor, patient_id: uuid.UUID) -> Patien
     return patient
 
 
+def patient_record_filter(actor: Actor, model) -> ColumnElement[bool]:
+    """Rows of a patient-data table (with clinic_id and patient_id) the actor may see."""
+    return (model.clinic_id == actor.clinic_id) & exists().where(
+        Patient.id == model.patient_id, patient_filter(actor)
+    )
+
+
+def get_patient_record(session: Session, actor: Actor, model, record_id: uuid.UUID, label: str):
+    """One row of a patient-data table if the actor may see its patient; NotFound otherwise."""
+    record = session.scalar(
+        select(model).where(model.id == record_id, patient_record_filter(actor, model))
+    )
+    if record is None:
+        raise NotFound(f"{label} not found.")
+    return record
+
+
 def require_role(actor: Actor, *roles: str) -> None:
     """Refuse a caller whose role may not use this operation at all (not resource-specific)."""
     if actor.role not in roles:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.domain.access import Actor, patient_filter
-from api.domain.errors import Conflict, NotFound
+from api.domain.access import Actor, get_patient_record, patient_record_filter
+from api.domain.errors import Conflict
 from api.domain.pagination import Page, keyset_page
 from api.domain.questionnaires import Definition
-from api.models import Alert, AlertOccurrence, CheckIn, Patient
+from api.models import Alert, AlertOccurrence, CheckIn
 
 PRIORITY_RANK = {"urgent": 0, "high": 1}
 NEVER_MERGED = {"suicidal_ideation"}
@@ -119,11 +119,6 @@ def _merge(session: Session, alert: Alert, check_in: CheckIn) -> Alert:
     return alert
 
 
-def alert_filter(actor: Actor) -> ColumnElement[bool]:
-    """Alerts of the patients the actor may see (clinicians: care team; admins: clinic)."""
-    return exists().where(Patient.id == Alert.patient_id, patient_filter(actor))
-
-
 def list_alerts(
     session: Session,
     actor: Actor,
@@ -135,7 +130,7 @@ def list_alerts(
     cursor: dict | None,
 ) -> Page:
     """Urgent first, then newest first."""
-    stmt = select(Alert).where(Alert.clinic_id == actor.clinic_id, alert_filter(actor))
+    stmt = select(Alert).where(patient_record_filter(actor, Alert))
     if statuses:
         stmt = stmt.where(Alert.status.in_(statuses))
     if kind:
@@ -153,36 +148,34 @@ def list_alerts(
 
 
 def get_alert(session: Session, actor: Actor, alert_id: uuid.UUID) -> Alert:
-    alert = session.scalar(
-        select(Alert).where(
-            Alert.id == alert_id, Alert.clinic_id == actor.clinic_id, alert_filter(actor)
-        )
-    )
-    if alert is None:
-        raise NotFound("Alert not found.")
-    return alert
+    return get_patient_record(session, actor, Alert, alert_id, "Alert")
 
 
-def acknowledge(
-    session: Session, *, actor: Actor, alert_id: uuid.UUID, note: str | None, now: dt.datetime
+# action → (the status it sets, the statuses it may leave)
+TRANSITIONS = {
+    "acknowledge": ("acknowledged", ("open",)),
+    "resolve": ("resolved", ("open", "acknowledged")),
+}
+
+
+def act(
+    session: Session,
+    *,
+    actor: Actor,
+    alert_id: uuid.UUID,
+    action: str,
+    note: str | None,
+    now: dt.datetime,
 ) -> Alert:
+    """Acknowledge or resolve an alert, recording who, when and the note."""
     alert = get_alert(session, actor, alert_id)
-    if alert.status != "open":
+    status, allowed_from = TRANSITIONS[action]
+    if alert.status not in allowed_from:
         raise Conflict(f"The alert is already {alert.status}.")
-    alert.status = "acknowledged"
-    alert.acknowledged_at, alert.acknowledged_by, alert.acknowledged_note = now, actor.user_id, note
-    session.flush()
-    return alert
-
-
-def resolve(
-    session: Session, *, actor: Actor, alert_id: uuid.UUID, note: str, now: dt.datetime
-) -> Alert:
-    alert = get_alert(session, actor, alert_id)
-    if alert.status == "resolved":
-        raise Conflict("The alert is already resolved.")
-    alert.status = "resolved"
-    alert.resolved_at, alert.resolved_by, alert.resolved_note = now, actor.user_id, note
+    alert.status = status
+    setattr(alert, f"{status}_at", now)
+    setattr(alert, f"{status}_by", actor.user_id)
+    setattr(alert, f"{status}_note", note)
     session.flush()
     return alert
 

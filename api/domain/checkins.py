@@ -8,14 +8,14 @@ import json
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.domain import alerts as alert_service
 from api.domain import timeline
-from api.domain.access import Actor, patient_filter
-from api.domain.errors import Conflict, Invalid, NotFound
+from api.domain.access import Actor, get_patient_record
+from api.domain.errors import Conflict, Invalid
 from api.domain.pagination import Page, keyset_page
 from api.domain.questionnaires import Registry
 from api.domain.scoring import AnswerError, score, validate_answers
@@ -182,20 +182,8 @@ def submit(
     return Outcome(check_in, created=True, alerts=raised)
 
 
-def check_in_filter(actor: Actor) -> ColumnElement[bool]:
-    """Check-ins of patients the actor may see."""
-    return exists().where(Patient.id == CheckIn.patient_id, patient_filter(actor))
-
-
 def get_check_in(session: Session, actor: Actor, check_in_id: uuid.UUID) -> CheckIn:
-    check_in = session.scalar(
-        select(CheckIn).where(
-            CheckIn.id == check_in_id, CheckIn.clinic_id == actor.clinic_id, check_in_filter(actor)
-        )
-    )
-    if check_in is None:
-        raise NotFound("Check-in not found.")
-    return check_in
+    return get_patient_record(session, actor, CheckIn, check_in_id, "Check-in")
 
 
 def list_check_ins(

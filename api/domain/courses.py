@@ -8,11 +8,10 @@ import uuid
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from api.domain.access import Actor, get_patient, patient_filter
+from api.domain.access import Actor, get_patient, get_patient_record
 from api.domain.errors import (
     Conflict,
     Invalid,
-    NotFound,
     PreconditionFailed,
     PreconditionRequired,
 )
@@ -88,16 +87,7 @@ def list_courses(session: Session, *, actor: Actor, patient_id: uuid.UUID) -> li
 
 
 def get_course(session: Session, actor: Actor, course_id: uuid.UUID) -> Course:
-    course = session.scalar(
-        select(Course).where(
-            Course.id == course_id,
-            Course.clinic_id == actor.clinic_id,
-            exists().where(Patient.id == Course.patient_id, patient_filter(actor)),
-        )
-    )
-    if course is None:
-        raise NotFound("Course not found.")
-    return course
+    return get_patient_record(session, actor, Course, course_id, "Course")
 
 
 def check_version(current: int, expected: int | None) -> None:
@@ -228,16 +218,7 @@ def list_infusions(
 
 
 def get_infusion(session: Session, actor: Actor, infusion_id: uuid.UUID) -> Infusion:
-    infusion = session.scalar(
-        select(Infusion).where(
-            Infusion.id == infusion_id,
-            Infusion.clinic_id == actor.clinic_id,
-            exists().where(Patient.id == Infusion.patient_id, patient_filter(actor)),
-        )
-    )
-    if infusion is None:
-        raise NotFound("Infusion not found.")
-    return infusion
+    return get_patient_record(session, actor, Infusion, infusion_id, "Infusion")
 
 
 def update_infusion(

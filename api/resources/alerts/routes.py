@@ -103,6 +103,20 @@ def list_alerts(args):
     return paged(page, present_many(page.items))
 
 
+def _act(action: str, alert_id: uuid.UUID, note_text: str | None) -> dict:
+    note(resource_id=alert_id)
+    alert = alert_service.act(
+        request_session(),
+        actor=current_actor(),
+        alert_id=alert_id,
+        action=action,
+        note=note_text,
+        now=utcnow(),
+    )
+    note(patient_ids=[alert.patient_id])
+    return present_many([alert])[0]
+
+
 @blp.route("/<uuid:alert_id>/acknowledge", methods=["POST"])
 @audited("alert.acknowledge", "alert")
 @blp.auth(*STAFF)
@@ -112,12 +126,7 @@ def list_alerts(args):
 @blp.alt_response(409, response="CONFLICT")
 def acknowledge(args, alert_id: uuid.UUID):
     """Acknowledge an open alert: you have seen it and are acting on it"""
-    note(resource_id=alert_id)
-    alert = alert_service.acknowledge(
-        request_session(), actor=current_actor(), alert_id=alert_id, note=args["note"], now=utcnow()
-    )
-    note(patient_ids=[alert.patient_id])
-    return present_many([alert])[0]
+    return _act("acknowledge", alert_id, args["note"])
 
 
 @blp.route("/<uuid:alert_id>/resolve", methods=["POST"])
@@ -129,9 +138,4 @@ def acknowledge(args, alert_id: uuid.UUID):
 @blp.alt_response(409, response="CONFLICT")
 def resolve(args, alert_id: uuid.UUID):
     """Resolve an alert, saying what was done"""
-    note(resource_id=alert_id)
-    alert = alert_service.resolve(
-        request_session(), actor=current_actor(), alert_id=alert_id, note=args["note"], now=utcnow()
-    )
-    note(patient_ids=[alert.patient_id])
-    return present_many([alert])[0]
+    return _act("resolve", alert_id, args["note"])
