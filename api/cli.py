@@ -92,7 +92,9 @@ def _load_demo(app) -> None:
     if app.config["ENV"] == "production":
         raise click.ClickException("demo data is never loaded in production")
     with app.extensions["interval.db"].session() as session:
-        credentials = load_demo(session, app.extensions["interval.identity"])
+        credentials = load_demo(
+            session, app.extensions["interval.identity"], app.extensions["interval.questionnaires"]
+        )
         session.commit()
     click.echo("Demo clinic (local use only):")
     for line in credentials:

@@ -8,7 +8,10 @@ import uuid
 from sqlalchemy.orm import Session
 
 from api.db import utcnow
+from api.domain import checkins, courses
+from api.domain.access import Actor
 from api.domain.identity import IdentitySettings
+from api.domain.questionnaires import Registry
 from api.models import CareTeamMember, Clinic, Patient, User
 
 DEMO_CLINIC_ID = uuid.UUID("00000000-0000-4000-8000-00000000c11c")
@@ -31,7 +34,112 @@ PATIENTS = [
 ]
 
 
-def load_demo(session: Session, settings: IdentitySettings) -> list[str]:
+# Per patient: indication, instrument, totals before each induction infusion then weekly,
+# and the day of an item-9 positive (PHQ-9 only). Shapes follow community-clinic outcomes:
+# about half respond, some remit, some relapse in maintenance (CLINICAL.md).
+HISTORIES = [
+    ("depression", "phq9", [19, 16, 13, 10, 8, 6, 5, 4, 4], None),  # responder, remits
+    ("depression", "phq9", [18, 16, 15, 13, 12, 11, 11, 12], None),  # partial responder
+    ("depression", "phq9", [17, 18, 16, 17, 17, 18, 16, 17], 3),  # non-responder, item 9
+    ("depression", "phq9", [21, 15, 11, 8, 6, 5, 9, 13, 16], None),  # relapse in maintenance
+    ("ptsd", "pcl5", [52, 47, 41, 36, 31, 28, 26], None),
+    ("chronic_pain", "pain", [7, 6, 6, 5, 4, 4, 3], None),
+]
+INDUCTION_DAYS = [0, 2, 4, 7, 9, 11]
+
+
+def spread(total: int, item_ids: list[str], top: int, fixed: dict[str, int]) -> dict[str, int]:
+    """Answers that sum to `total`, filling items in turn (deterministic, plausible enough)."""
+    answers = {item_id: 0 for item_id in item_ids} | fixed
+    remaining = total - sum(fixed.values())
+    while remaining > 0:
+        for item_id in item_ids:
+            if remaining and item_id not in fixed and answers[item_id] < top:
+                answers[item_id] += 1
+                remaining -= 1
+    return answers
+
+
+def load_history(
+    session: Session,
+    registry: Registry,
+    *,
+    patient: Patient,
+    patient_user: User,
+    clinician: User,
+    history: tuple,
+    now: dt.datetime,
+) -> None:
+    """A course begun 45 days ago: six induction infusions, monthly-ish maintenance, and
+    check-ins before each induction infusion and weekly after, some weeks missed."""
+    indication, key, totals, item9_day = history
+    clinician_actor = Actor(clinician.id, "clinician", clinician.clinic_id)
+    patient_actor = Actor(patient_user.id, "patient", patient.clinic_id, patient_id=patient.id)
+    start = now - dt.timedelta(days=45)
+    course = courses.create_course(
+        session,
+        actor=clinician_actor,
+        patient_id=patient.id,
+        indications=[indication],
+        started_on=start.date(),
+        induction_infusions=6,
+        plan=None,
+        now=start,
+    )
+    for day in [*INDUCTION_DAYS, 25, 38]:
+        courses.record_infusion(
+            session,
+            actor=clinician_actor,
+            course_id=course.id,
+            now=now,
+            fields={
+                "status": "completed",
+                "administered_at": start + dt.timedelta(days=day),
+                "dose_mg_per_kg": 0.5,
+                "duration_minutes": 40,
+                "blood_pressure": {
+                    "before": [122, 80],
+                    "peak": [148 + day % 5, 92],
+                    "after": [126, 82],
+                },
+            },
+        )
+    courses.record_infusion(
+        session,
+        actor=clinician_actor,
+        course_id=course.id,
+        now=now,
+        fields={"status": "scheduled", "scheduled_for": now + dt.timedelta(days=2, hours=3)},
+    )
+    definition = registry.get(key)
+    scored = [item.id for item in definition.scored_items]
+    top = max(definition.scored_items[0].values)
+    days = [-2, 1.5, 3.5, 6.5, 8.5, 13, 20, 27, 34, 41]
+    for index, total in enumerate(totals):
+        if index == 5 and key != "phq9":
+            continue  # a missed week
+        fixed = (
+            {"9": 1}
+            if key == "phq9" and index == item9_day
+            else ({"9": 0} if key == "phq9" else {})
+        )
+        checkins.submit(
+            session,
+            registry,
+            actor=patient_actor,
+            patient=patient,
+            now=now,
+            submission=checkins.Submission(
+                questionnaire=key,
+                answers=spread(total, scored, top, fixed),
+                completed_at=start + dt.timedelta(days=days[index], hours=9),
+            ),
+        )
+
+
+def load_demo(
+    session: Session, settings: IdentitySettings, registry: Registry | None = None
+) -> list[str]:
     """Create the demo clinic unless it exists; return the sign-in lines to print."""
     credentials = [f"{email} / {DEMO_PASSWORD}  ({role})" for email, _, role in STAFF]
     credentials += [f"{email} / {DEMO_PASSWORD}  (patient)" for email, *_ in PATIENTS]
@@ -90,5 +198,15 @@ def load_demo(session: Session, settings: IdentitySettings) -> list[str]:
                 added_by=staff[0].id,
             )
         )
-    session.flush()
+        session.flush()
+        if registry is not None:
+            load_history(
+                session,
+                registry,
+                patient=patient,
+                patient_user=user,
+                clinician=staff[clinician],
+                history=HISTORIES[index],
+                now=now,
+            )
     return credentials
