@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy import DateTime, MetaData, Uuid, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -60,6 +62,11 @@ def utcnow() -> dt.datetime:
 
 def id_column() -> Mapped[uuid.UUID]:
     return mapped_column(primary_key=True, default=new_id)
+
+
+def rows_affected(session: Session, statement: Executable) -> int:
+    """Run an UPDATE or DELETE and say how many rows it touched (atomic claims rely on it)."""
+    return cast(CursorResult, session.execute(statement)).rowcount
 
 
 def make_engine(url: str) -> Engine:

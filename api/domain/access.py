@@ -93,14 +93,10 @@ def may_manage_care_team(actor: Actor, session: Session, patient: Patient) -> bo
     if actor.role == "clinic_admin":
         return True
     if actor.role == "clinician":
-        return session.scalar(
-            select(
-                exists().where(
-                    CareTeamMember.patient_id == patient.id,
-                    CareTeamMember.user_id == actor.user_id,
-                )
-            )
+        on_team = exists().where(
+            CareTeamMember.patient_id == patient.id, CareTeamMember.user_id == actor.user_id
         )
+        return bool(session.scalar(select(on_team)))
     return False
 
 

@@ -126,7 +126,7 @@ def update_course(
         raise Invalid(errors={"completed_on": ["Only a completed course has an end date."]})
     if course.completed_on is not None and course.completed_on < course.started_on:
         raise Invalid(errors={"completed_on": ["Must not be before started_on."]})
-    _set_instants(course, session.get(Patient, course.patient_id))
+    _set_instants(course, session.get_one(Patient, course.patient_id))
     session.flush()
     return course
 

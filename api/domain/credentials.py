@@ -116,7 +116,7 @@ def new_enrollment_code() -> str:
 
 def normalize_code(code: str) -> str:
     cleaned = code.upper().replace("-", "").replace(" ", "")
-    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    return cleaned.translate(str.maketrans("OIL", "011"))
 
 
 def secret_digest(key: str, secret: str) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from api.db import rows_affected
 from api.domain.access import Actor, get_clinic_staff, require_clinic_admin
 from api.domain.credentials import (
     MIN_PASSWORD_LENGTH,
@@ -114,10 +115,10 @@ def login(
     The caller commits before answering a failure so the failure count survives the 401.
     """
     user = session.scalar(select(User).where(User.email == normalize_email(email)))
-    usable = user is not None and user.is_active and user.password_hash is not None
-    matches = settings.passwords.verify(user.password_hash if usable else None, password)
-    if not usable:
+    if user is None or not user.is_active or user.password_hash is None:
+        settings.passwords.verify(None, password)  # the same cost as a real check
         raise LoginFailed(user=user)
+    matches = settings.passwords.verify(user.password_hash, password)
     if user.locked_until is not None and user.locked_until > now:
         raise LoginFailed(user=user)
     if not matches:
@@ -179,12 +180,13 @@ def refresh(
         raise RefreshFailed(user_id=user.id)
     # Claim the token atomically: of two concurrent refreshes only one updates the row; the
     # other sees it spent and is treated as reuse.
-    claimed = session.execute(
+    claimed = rows_affected(
+        session,
         update(RefreshToken)
         .where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None))
         .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     if claimed != 1:
         revoke_family(session, family.id, reason="reuse_detected", now=now)
         raise RefreshFailed(user_id=user.id, reuse=True)
@@ -279,7 +281,8 @@ def enroll(
     check_password_strength(password)
     digest = secret_digest(settings.secret_key, normalize_code(code))
     # Claim the code atomically so two redemptions of one code cannot both succeed.
-    claimed = session.execute(
+    claimed = rows_affected(
+        session,
         update(EnrollmentCode)
         .where(
             EnrollmentCode.code_hash == digest,
@@ -287,14 +290,16 @@ def enroll(
             EnrollmentCode.expires_at > now,
         )
         .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     if claimed != 1:
         raise Unauthorized(BAD_CODE)
-    enrollment = session.scalar(select(EnrollmentCode).where(EnrollmentCode.code_hash == digest))
+    enrollment = session.scalars(
+        select(EnrollmentCode).where(EnrollmentCode.code_hash == digest)
+    ).one()
     email = normalize_email(email)
     if enrollment.user_id is not None:
-        user = session.get(User, enrollment.user_id)
+        user = session.get_one(User, enrollment.user_id)
         if user.email != email:
             raise Invalid(
                 "This invitation was sent to another email address.",
@@ -303,7 +308,7 @@ def enroll(
         user.password_hash = settings.passwords.hash(password)
         user.is_active = True
     else:
-        patient = session.get(Patient, enrollment.patient_id)
+        patient = session.get_one(Patient, enrollment.patient_id)
         if patient.user_id is not None:
             raise Unauthorized(BAD_CODE)
         if session.scalar(select(func.count()).where(User.email == email)):
@@ -338,7 +343,7 @@ def change_password(
     now: dt.datetime,
 ) -> None:
     """Set a new password and sign out every session, this one included."""
-    user = session.get(User, actor.user_id)
+    user = session.get_one(User, actor.user_id)
     if not settings.passwords.verify(user.password_hash, current_password):
         raise Invalid(
             "The current password is incorrect.",

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
+from api.db import rows_affected
 from api.domain.access import Actor, get_patient, may_manage_care_team, patient_filter
 from api.domain.errors import Conflict, NotFound
 from api.domain.identity import IdentitySettings, patient_enrollment_code
 from api.domain.pagination import Page, keyset_page
-from api.domain.questionnaires import Registry
-from api.domain.schedule import overdue_patient_ids
 from api.models import CareTeamMember, Course, Patient, User
 
 
@@ -67,17 +67,15 @@ def list_patients(
     *,
     limit: int,
     cursor: dict | None,
-    overdue_at: dt.datetime | None = None,
-    registry: Registry | None = None,
+    overdue_among: Callable[[list[Patient]], set[uuid.UUID]] | None = None,
 ) -> Page:
-    """The patients the actor may see; with `overdue_at`, only those with an overdue check-in
-    at that instant (evaluated for each patient with an active course)."""
+    """The patients the actor may see; with `overdue_among`, only those it finds overdue
+    among the ones with an active course."""
     stmt = select(Patient).where(patient_filter(actor))
-    if overdue_at is not None:
+    if overdue_among is not None:
         with_course = exists().where(Course.patient_id == Patient.id, Course.status == "active")
         candidates = list(session.scalars(stmt.where(with_course)))
-        overdue = overdue_patient_ids(session, registry, candidates, overdue_at)
-        stmt = stmt.where(Patient.id.in_(overdue))
+        stmt = stmt.where(Patient.id.in_(overdue_among(candidates)))
     return keyset_page(
         session, stmt, keys=[Patient.created_at, Patient.id], limit=limit, cursor=cursor
     )
@@ -140,11 +138,12 @@ def remove_from_care_team(
     session: Session, *, actor: Actor, patient_id: uuid.UUID, user_id: uuid.UUID
 ) -> Patient:
     patient = _manageable_patient(session, actor, patient_id)
-    removed = session.execute(
+    removed = rows_affected(
+        session,
         delete(CareTeamMember).where(
             CareTeamMember.patient_id == patient.id, CareTeamMember.user_id == user_id
-        )
-    ).rowcount
+        ),
+    )
     if not removed:
         raise NotFound("That clinician is not on this care team.")
     return patient

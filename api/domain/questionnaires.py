@@ -249,7 +249,7 @@ def parse(raw: Any) -> Definition:
         ),
         raw=raw,
     )
-    _require(definition.examples, "no worked examples")
+    _require(bool(definition.examples), "no worked examples")
     _check_examples(definition)
     return definition
 

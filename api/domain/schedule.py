@@ -73,7 +73,7 @@ class Timeline:
     check_ins: list[CheckIn]
 
     def phase_at(self, at: dt.datetime) -> str:
-        past = [(n, i) for n, i in self.completed if i.administered_at <= at]
+        past = [(n, i) for n, i in self.completed if i.administered_at and i.administered_at <= at]
         if not past:
             return "baseline"
         number, infusion = past[-1]

@@ -13,6 +13,7 @@ from api.db import request_session, utcnow
 from api.domain import patients as patient_service
 from api.domain.access import get_patient
 from api.domain.identity import patient_enrollment_code
+from api.domain.schedule import overdue_patient_ids
 from api.models import Patient, User
 from api.resources.pagination import decode_cursor, paged
 from api.resources.patients.schemas import (
@@ -47,6 +48,12 @@ def present_one(patient: Patient) -> dict:
     return present(patient, patient_service.care_team(request_session(), [patient.id])[patient.id])
 
 
+def overdue_now(patients: list[Patient]) -> set[uuid.UUID]:
+    return overdue_patient_ids(
+        request_session(), current_app.extensions["interval.questionnaires"], patients, utcnow()
+    )
+
+
 @blp.route("")
 class Patients(MethodView):
     @audited("patient.list", "patient")
@@ -61,8 +68,7 @@ class Patients(MethodView):
             current_actor(),
             limit=args["limit"],
             cursor=decode_cursor(args),
-            overdue_at=utcnow() if args["overdue"] else None,
-            registry=current_app.extensions["interval.questionnaires"],
+            overdue_among=overdue_now if args["overdue"] else None,
         )
         teams = patient_service.care_team(session, [p.id for p in page.items])
         note(patient_ids=[p.id for p in page.items])
