@@ -39,3 +39,7 @@ openapi: $(STAMP)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis
+
+## The benchmark (SQLite by default; BENCH_DATABASE_URL for PostgreSQL); see docs/performance.md.
+bench: $(STAMP)
+	$(BIN)/python bench/run.py

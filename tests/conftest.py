@@ -302,3 +302,28 @@ def course_api(client, auth, clinician):
             return client.get(f"/v1/courses/{course['id']}", headers=auth(clinician))
 
     return CourseApi()
+
+
+@pytest.fixture
+def count_queries(app):
+    """Count the SQL statements a block runs: `with count_queries() as counted: ...`."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    @contextmanager
+    def counting():
+        statements: list[str] = []
+
+        def record(conn, cursor, statement, *args):
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+                statements.append(statement)
+
+        engine = app.extensions["interval.db"].engine
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+
+    return counting

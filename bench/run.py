@@ -1,0 +1,271 @@
+"""Interval benchmark: seed a clinic, then time the hot paths in process.
+
+    python bench/run.py [--patients 200] [--iterations 200] [--database-url URL]
+
+Timings are of the WSGI application called in process (Flask's test client): they include
+routing, validation, authentication, the database work and JSON encoding, not a network hop or
+a WSGI server. Each scenario runs sequentially; the numbers are latencies, not capacity.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import tempfile
+import time
+import uuid
+
+from api import create_app
+from api.db import utcnow
+from api.domain import checkins, courses, identity
+from api.domain.access import Actor
+from api.migrate import upgrade
+from api.models import CareTeamMember, Clinic, Patient, User
+
+PHQ9_ITEMS = [str(i) for i in range(1, 10)]
+
+
+def phq9(total: int, item9: int = 0) -> dict[str, int]:
+    answers = dict.fromkeys(PHQ9_ITEMS, 0) | {"9": item9}
+    remaining = total - item9
+    while remaining > 0:
+        for item in PHQ9_ITEMS[:8]:
+            if remaining and answers[item] < 3:
+                answers[item] += 1
+                remaining -= 1
+    return answers
+
+
+def seed(app, patients: int) -> dict:
+    """One clinic, clinicians with 40 patients each; every patient has a course with eight
+    infusions and 30 PHQ-9 check-ins over 60 days."""
+    database = app.extensions["interval.db"]
+    registry = app.extensions["interval.questionnaires"]
+    settings = app.extensions["interval.identity"]
+    now = utcnow()
+    start = now - dt.timedelta(days=60)
+    with database.session() as session:
+        clinic = Clinic(id=uuid.uuid4(), name="Bench clinic", created_at=now)
+        session.add(clinic)
+        session.flush()
+        clinicians = []
+        for n in range(max(1, patients // 40)):
+            user = User(
+                id=uuid.uuid4(),
+                clinic_id=clinic.id,
+                role="clinician",
+                email=f"bench-clinician-{n}-{uuid.uuid4().hex[:6]}@example.test",
+                display_name=f"Clinician {n}",
+                is_active=True,
+                created_at=now,
+            )
+            session.add(user)
+            clinicians.append(user)
+        session.flush()
+        patient_rows = []
+        for n in range(patients):
+            user = User(
+                id=uuid.uuid4(),
+                clinic_id=clinic.id,
+                role="patient",
+                email=f"bench-patient-{n}-{uuid.uuid4().hex[:6]}@example.test",
+                display_name=f"Patient {n}",
+                is_active=True,
+                created_at=now,
+            )
+            session.add(user)
+            session.flush()
+            patient = Patient(
+                id=uuid.uuid4(),
+                clinic_id=clinic.id,
+                user_id=user.id,
+                display_name=f"Patient {n}",
+                timezone="America/New_York",
+                created_at=now,
+            )
+            session.add(patient)
+            clinician = clinicians[n % len(clinicians)]
+            session.flush()
+            session.add(
+                CareTeamMember(
+                    patient_id=patient.id, user_id=clinician.id, clinic_id=clinic.id, added_at=now
+                )
+            )
+            clinician_actor = Actor(clinician.id, "clinician", clinic.id)
+            course = courses.create_course(
+                session,
+                actor=clinician_actor,
+                patient_id=patient.id,
+                indications=["depression"],
+                started_on=start.date(),
+                induction_infusions=6,
+                plan=None,
+                now=start,
+            )
+            for day in (1, 3, 5, 8, 10, 12, 30, 45):
+                courses.record_infusion(
+                    session,
+                    actor=clinician_actor,
+                    course_id=course.id,
+                    now=now,
+                    fields={
+                        "status": "completed",
+                        "dose_mg_per_kg": 0.5,
+                        "administered_at": start + dt.timedelta(days=day, hours=15),
+                    },
+                )
+            patient_actor = Actor(user.id, "patient", clinic.id, patient_id=patient.id)
+            for k in range(30):
+                checkins.submit(
+                    session,
+                    registry,
+                    actor=patient_actor,
+                    patient=patient,
+                    now=now,
+                    submission=checkins.Submission(
+                        questionnaire="phq9",
+                        answers=phq9(max(2, 20 - k // 2), int(k == 7)),
+                        completed_at=start + dt.timedelta(days=2 * k, hours=9),
+                    ),
+                )
+            patient_rows.append((patient, user))
+        tokens = {
+            "clinician": identity.start_session(
+                session, settings, user=clinicians[0], now=now
+            ).access_token,
+            "patients": [
+                identity.start_session(session, settings, user=user, now=now).access_token
+                for _, user in patient_rows[:20]
+            ],
+        }
+        session.commit()
+        return {"patients": [p.id for p, _ in patient_rows], "tokens": tokens}
+
+
+def timed(label: str, iterations: int, call) -> dict:
+    samples = []
+    for i in range(iterations):
+        started = time.perf_counter()
+        response = call(i)
+        samples.append((time.perf_counter() - started) * 1000)
+        if response.status_code >= 300 and response.status_code != 207:
+            raise SystemExit(f"{label}: {response.status_code} {response.get_data(as_text=True)}")
+    samples.sort()
+    return {
+        "scenario": label,
+        "n": iterations,
+        "p50": statistics.median(samples),
+        "p95": samples[int(len(samples) * 0.95) - 1],
+        "mean": statistics.fmean(samples),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=200)
+    parser.add_argument("--iterations", type=int, default=200)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    args = parser.parse_args()
+    workdir = tempfile.mkdtemp(prefix="interval-bench-")
+    url = args.database_url or f"sqlite:///{workdir}/bench.db"
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "SECRET_KEY": "bench-" + "k" * 60,
+            "INSTANCE_DIR": workdir,
+            "LOG_LEVEL": "WARNING",
+            "ARGON2_TIME_COST": 2,
+            "ARGON2_MEMORY_KIB": 19456,
+            "ARGON2_PARALLELISM": 1,
+        }
+    )
+    with app.extensions["interval.db"].engine.begin() as connection:
+        upgrade(connection)
+    started = time.perf_counter()
+    world = seed(app, args.patients)
+    seeded = time.perf_counter() - started
+    client = app.test_client()
+    clinician = {"Authorization": f"Bearer {world['tokens']['clinician']}"}
+    patient_tokens = world["tokens"]["patients"]
+    first_patient = world["patients"][0]
+    n = args.iterations
+
+    def as_patient(i: int) -> dict:
+        return {"Authorization": f"Bearer {patient_tokens[i % len(patient_tokens)]}"}
+
+    def submit(i: int):
+        patient_id = world["patients"][i % len(patient_tokens)]
+        return client.post(
+            f"/v1/patients/{patient_id}/check-ins",
+            headers=as_patient(i),
+            json={
+                "id": str(uuid.uuid4()),
+                "questionnaire": "phq9",
+                "answers": phq9(8),
+                "completed_at": utcnow().isoformat(),
+            },
+        )
+
+    def batch(i: int):
+        patient_id = world["patients"][i % len(patient_tokens)]
+        items = [
+            {
+                "id": str(uuid.uuid4()),
+                "questionnaire": "phq9",
+                "answers": phq9(6),
+                "completed_at": (utcnow() - dt.timedelta(hours=k)).isoformat(),
+            }
+            for k in range(20)
+        ]
+        return client.post(
+            f"/v1/patients/{patient_id}/check-ins/batch",
+            headers=as_patient(i),
+            json={"check_ins": items},
+        )
+
+    results = [
+        timed("POST check-in (PHQ-9)", n, submit),
+        timed("POST batch of 20 check-ins", max(10, n // 10), batch),
+        timed(
+            "GET check-ins, 50 with context",
+            n,
+            lambda i: client.get(
+                f"/v1/patients/{first_patient}/check-ins?limit=50", headers=clinician
+            ),
+        ),
+        timed(
+            "GET check-ins as CSV (all)",
+            max(10, n // 10),
+            lambda i: client.get(
+                f"/v1/patients/{first_patient}/check-ins",
+                headers={**clinician, "Accept": "text/csv"},
+            ),
+        ),
+        timed(
+            "GET due",
+            n,
+            lambda i: client.get(f"/v1/patients/{first_patient}/due", headers=clinician),
+        ),
+        timed("GET alerts inbox", n, lambda i: client.get("/v1/alerts", headers=clinician)),
+        timed(
+            "GET patients?overdue=true (40 patients)",
+            max(10, n // 10),
+            lambda i: client.get("/v1/patients?overdue=true", headers=clinician),
+        ),
+    ]
+    dialect = app.extensions["interval.db"].dialect
+    print(
+        f"database: {dialect}; patients: {args.patients}; check-ins seeded: "
+        f"{args.patients * 30}; seeding took {seeded:.1f} s\n"
+    )
+    print("| scenario | n | p50 ms | p95 ms | mean ms |")
+    print("|---|---:|---:|---:|---:|")
+    for r in results:
+        print(f"| {r['scenario']} | {r['n']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['mean']:.1f} |")
+    app.extensions["interval.db"].dispose()
+
+
+if __name__ == "__main__":
+    main()
