@@ -44,6 +44,12 @@ class ProblemSchema(Schema):
         metadata={"description": "Field path → messages, for validation problems"},
     )
     request_id = ma.fields.String()
+    safety = ma.fields.Dict(
+        metadata={
+            "description": "On a refused check-in whose answers endorse a safety item: the "
+            "crisis message and resources to show at once (as on a stored check-in)"
+        }
+    )
 
 
 def problem_body(

@@ -70,3 +70,19 @@ def safety_flags(definition: Definition, flags: tuple[str, ...] | list[str]) -> 
     """The raised flags that need crisis resources shown at once."""
     safety = {f.key for f in definition.flags if f.safety}
     return [flag for flag in flags if flag in safety]
+
+
+def endorsed_safety_flags(definition: Definition, answers: object) -> list[str]:
+    """Safety flags that the answers raise on their own, even when other items are missing or
+    invalid: a refused submission must still show crisis resources."""
+    if not isinstance(answers, dict):
+        return []
+    endorsed = []
+    for flag in definition.flags:
+        if not flag.safety or flag.rule["type"] != "item_at_least":
+            continue
+        item = definition.item(str(flag.rule["item"]))
+        value = answers.get(str(flag.rule["item"]))
+        if item and type(value) is int and value in item.values and value >= flag.rule["value"]:
+            endorsed.append(flag.key)
+    return endorsed

@@ -144,3 +144,39 @@ def test_inbox_is_scoped(client, auth, submit, patient, make_patient, make_user,
         f"/v1/alerts/{theirs}/acknowledge", json={}, headers=auth(other_clinician)
     )
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda b: b["answers"].pop("3"),
+        lambda b: b.update(completed_at="2026-11-20T08:15:00"),
+        lambda b: b.update(mood="low"),
+        lambda b: b["answers"].update({"1": 7}),
+    ],
+    ids=["missing item", "naive time", "unknown field", "out of range"],
+)
+def test_a_refused_submission_still_shows_crisis_resources(submit, patient, change):
+    body = check_in_body(i9=2)
+    change(body)
+    response = submit(patient, body)
+    assert response.status_code == 422
+    assert "988" in response.get_json()["safety"]["message"]
+
+
+def test_a_refused_submission_without_item_9_has_no_safety(submit, patient):
+    body = check_in_body(i9=0)
+    body["answers"].pop("3")
+    assert "safety" not in submit(patient, body).get_json()
+
+
+def test_a_refused_batch_item_still_shows_crisis_resources(client, auth, patient):
+    body = check_in_body(i9=1)
+    body["answers"].pop("2")
+    response = client.post(
+        f"/v1/patients/{patient.id}/check-ins/batch",
+        json={"check_ins": [body]},
+        headers=auth(patient),
+    )
+    [result] = response.get_json()["results"]
+    assert result["status"] == 422 and "safety" in result["problem"]

@@ -9,7 +9,7 @@ import re
 import uuid
 
 import marshmallow as ma
-from flask import Response, current_app, request
+from flask import Response, current_app, json, request
 from flask.views import MethodView
 
 from api.auditing import note
@@ -20,7 +20,7 @@ from api.domain.access import get_patient
 from api.domain.errors import DomainError, Invalid
 from api.domain.questionnaires import Registry
 from api.domain.safety import crisis_information
-from api.domain.scoring import safety_flags
+from api.domain.scoring import endorsed_safety_flags, safety_flags
 from api.models import CheckIn, Clinic
 from api.resources.check_ins.schemas import (
     BatchResponseSchema,
@@ -108,6 +108,32 @@ def present_many(check_ins: list[CheckIn]) -> list[dict]:
     for clinic_id in clinics:
         clinics[clinic_id] = session.get(Clinic, clinic_id)
     return [present(c, contexts[c.id], clinics[c.clinic_id]) for c in check_ins]
+
+
+def refused_safety(raw: object) -> dict | None:
+    """Crisis information for a refused submission whose answers still endorse a safety item."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("questionnaire"), str):
+        return None
+    definition = registry().get(raw["questionnaire"])
+    if definition is None or not endorsed_safety_flags(definition, raw.get("answers")):
+        return None
+    return crisis_information(request_session().get(Clinic, current_actor().clinic_id))
+
+
+@blp.after_request
+def show_safety_on_refusal(response: Response) -> Response:
+    """A 422 never hides crisis resources the answers call for (single submissions)."""
+    if (
+        response.status_code == 422
+        and request.endpoint == "check_ins.PatientCheckIns"
+        and (request.method == "POST")
+    ):
+        safety = refused_safety(request.get_json(silent=True))
+        if safety is not None:
+            body = response.get_json()
+            body["safety"] = safety
+            response.set_data(json.dumps(body))
+    return response
 
 
 def idempotency_key() -> str | None:
@@ -233,6 +259,8 @@ def submit_batch(args, patient_id: uuid.UUID):
             result["id"] = str(outcome.check_in.id)
             result["status"] = 201 if outcome.created else 200
             result["check_in"] = outcome.check_in
+        if result["status"] == 422 and (safety := refused_safety(raw)) is not None:
+            result["problem"]["safety"] = safety
         results.append(result)
     stored = [r["check_in"] for r in results if "check_in" in r]
     presented = dict(zip([c.id for c in stored], present_many(stored), strict=True))
