@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CTE, func, select
+from sqlalchemy import CTE, Select, func, select
 from sqlalchemy.orm import Session
 
 from api.models import CheckIn, Course, Infusion
@@ -84,15 +84,14 @@ def infusion_numbers(session: Session, course_id: uuid.UUID) -> dict[uuid.UUID, 
     return dict(session.execute(select(numbered.c.id, numbered.c.number)).all())
 
 
-def course_for_instant():
-    """Correlated: the latest course of the check-in's patient whose look-back has begun."""
+def course_at(patient_id, instant) -> Select:
+    """The course an instant belongs to: the patient's latest course whose 30-day look-back
+    has begun by then. Takes values or columns, so one rule serves rows and queries."""
     return (
-        select(Course.id)
-        .where(Course.patient_id == CheckIn.patient_id, Course.window_start <= CheckIn.completed_at)
+        select(Course)
+        .where(Course.patient_id == patient_id, Course.window_start <= instant)
         .order_by(Course.starts_at.desc(), Course.id.desc())
         .limit(1)
-        .correlate(CheckIn)
-        .scalar_subquery()
     )
 
 
@@ -107,7 +106,11 @@ def contexts(session: Session, check_ins: list[CheckIn]) -> dict[uuid.UUID, Cont
         select(
             CheckIn.id.label("check_in_id"),
             CheckIn.completed_at.label("completed_at"),
-            course_for_instant().label("course_id"),
+            course_at(CheckIn.patient_id, CheckIn.completed_at)
+            .with_only_columns(Course.id)
+            .correlate(CheckIn)
+            .scalar_subquery()
+            .label("course_id"),
         )
         .where(CheckIn.id.in_(ids))
         .subquery("placed")
@@ -146,8 +149,7 @@ def contexts(session: Session, check_ins: list[CheckIn]) -> dict[uuid.UUID, Cont
 def _context(row) -> Context:
     if row.id is None:
         return Context()
-    completed_at = _aware(row.completed_at)
-    ended = row.status == "completed" and row.ends_at and completed_at >= _aware(row.ends_at)
+    ended = row.status == "completed" and row.ends_at and row.completed_at >= row.ends_at
     if row.number is None:
         return Context(course_id=row.id, phase="follow_up" if ended else "baseline")
     return Context(
@@ -156,15 +158,8 @@ def _context(row) -> Context:
         if ended
         else infusion_phase(row.number, row.induction_infusions, row.phase_override),
         infusion_number=row.number,
-        days_since_infusion=days_between(_aware(row.administered_at), completed_at),
+        days_since_infusion=days_between(row.administered_at, row.completed_at),
     )
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    """Rows read through a subquery skip the column type; SQLite hands back naive UTC."""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def course_span_end(session: Session, course: Course) -> dt.datetime | None:
@@ -213,15 +208,7 @@ def baselines(
 
 
 def course_of(session: Session, check_in: CheckIn) -> Course | None:
-    return session.scalar(
-        select(Course)
-        .where(
-            Course.patient_id == check_in.patient_id,
-            Course.window_start <= check_in.completed_at,
-        )
-        .order_by(Course.starts_at.desc(), Course.id.desc())
-        .limit(1)
-    )
+    return session.scalar(course_at(check_in.patient_id, check_in.completed_at))
 
 
 def baseline_total(session: Session, check_in: CheckIn) -> int | None:
