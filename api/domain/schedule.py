@@ -72,11 +72,16 @@ class Timeline:
     scheduled: list[Infusion]  # in order
     check_ins: list[CheckIn]
 
+    def last_given(self, at: dt.datetime) -> tuple[int, Infusion] | None:
+        """The latest completed infusion at or before `at`, with its number."""
+        given = [(n, i) for n, i in self.completed if i.administered_at and i.administered_at <= at]
+        return given[-1] if given else None
+
     def phase_at(self, at: dt.datetime) -> str:
-        past = [(n, i) for n, i in self.completed if i.administered_at and i.administered_at <= at]
-        if not past:
+        last = self.last_given(at)
+        if last is None:
             return "baseline"
-        number, infusion = past[-1]
+        number, infusion = last
         return infusion_phase(number, self.course.induction_infusions, infusion.phase_override)
 
     def check_in_between(
@@ -137,15 +142,13 @@ def before_each_infusion(rule, timeline, at, name) -> DueItem | None:
 
 
 def after_each_infusion(rule, timeline, at, name) -> DueItem | None:
-    given = [(n, i) for n, i in timeline.completed if i.administered_at <= at]
-    if not given:
+    last = timeline.last_given(at)
+    if last is None:
         return None
-    number, infusion = given[-1]
-    start = infusion.administered_at + dt.timedelta(
-        hours=rule.get("offset_hours", DEFAULT_AFTER_OFFSET_HOURS)
-    )
-    end = start + dt.timedelta(hours=rule.get("window_hours", DEFAULT_AFTER_WINDOW_HOURS))
+    number, infusion = last
     hours = rule.get("offset_hours", DEFAULT_AFTER_OFFSET_HOURS)
+    start = infusion.administered_at + dt.timedelta(hours=hours)
+    end = start + dt.timedelta(hours=rule.get("window_hours", DEFAULT_AFTER_WINDOW_HOURS))
     reason = (
         f"{name} {hours} hours after infusion {number} "
         f"({timeline.day_words(infusion.administered_at, at)})"
@@ -174,23 +177,15 @@ def every_n_days(rule, timeline, at, name) -> DueItem | None:
     current = _item(rule, timeline, at, start, end, f"{every} {name}")
     if current.status != "due" or index == 0:
         return current
+    # The current window is open and empty: if the previous one was missed, say so.
     previous_start, previous_end = window(index - 1)
+    since = timeline.local(previous_start)
+    missed = (
+        f"{every} {name} missed (from {since.strftime('%A')} {since.day} {since.strftime('%B')})"
+    )
+    previous = _item(rule, timeline, at, previous_start, previous_end, missed)
     applied_then = not phases or timeline.phase_at(previous_start) in phases
-    if (
-        applied_then
-        and timeline.check_in_between(rule["questionnaire"], previous_start, previous_end) is None
-    ):
-        since = timeline.local(previous_start)
-        return DueItem(
-            questionnaire=rule["questionnaire"],
-            rule=rule["type"],
-            due_from=since,
-            due_by=timeline.local(previous_end),
-            status="overdue",
-            reason=f"{every} {name} missed (from {since.strftime('%A')} {since.day} "
-            f"{since.strftime('%B')})",
-        )
-    return current
+    return previous if applied_then and previous.status == "overdue" else current
 
 
 EVALUATORS = {
