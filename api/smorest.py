@@ -87,6 +87,12 @@ def problem(
 ) -> Response:
     """An RFC 9457 problem response."""
     body = problem_body(status, detail, type_slug=type_slug, title=title, errors=errors)
+    return problem_response(body, headers)
+
+
+def problem_response(body: dict, headers: dict | None = None) -> Response:
+    """Send a problem body with its status and the headers its status calls for."""
+    status = body["status"]
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_CONTENT_TYPE)
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="interval"'
@@ -181,14 +187,7 @@ class Api(flask_smorest.Api):
 
 
 def handle_domain_error(error: DomainError):
-    return problem(
-        error.status,
-        error.detail,
-        type_slug=error.type,
-        title=error.title,
-        errors=error.errors,
-        headers=error.headers,
-    )
+    return problem_response(domain_problem_body(error), error.headers)
 
 
 def handle_integrity_error(error: IntegrityError):

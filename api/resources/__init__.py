@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from flask import current_app
+
+from api.domain.questionnaires import Registry
+
 MODULES = (
     "auth",
     "patients",
@@ -21,3 +25,8 @@ def register_blueprints(api) -> None:
     for name in MODULES:
         module = import_module(f"api.resources.{name}.routes")
         api.register_blueprint(module.blp)
+
+
+def questionnaire_registry() -> Registry:
+    """The validated questionnaire definitions loaded at start-up."""
+    return current_app.extensions["interval.questionnaires"]

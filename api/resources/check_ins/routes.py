@@ -9,7 +9,7 @@ import re
 import uuid
 
 import marshmallow as ma
-from flask import Response, current_app, json, request
+from flask import Response, json, request
 from flask.views import MethodView
 
 from api.auditing import note
@@ -18,10 +18,10 @@ from api.db import request_session, utcnow
 from api.domain import checkins, timeline
 from api.domain.access import get_patient
 from api.domain.errors import DomainError, Invalid
-from api.domain.questionnaires import Registry
 from api.domain.safety import crisis_information
 from api.domain.scoring import endorsed_safety_flags, safety_flags
 from api.models import CheckIn, Clinic
+from api.resources import questionnaire_registry
 from api.resources.check_ins.schemas import (
     BatchResponseSchema,
     BatchSchema,
@@ -59,10 +59,6 @@ CSV_DOC = {
 }
 
 
-def registry() -> Registry:
-    return current_app.extensions["interval.questionnaires"]
-
-
 def local_time(value: dt.datetime, offset_minutes: int) -> dt.datetime:
     return value.astimezone(dt.timezone(dt.timedelta(minutes=offset_minutes)))
 
@@ -95,7 +91,7 @@ def present(check_in: CheckIn, context: timeline.Context, clinic: Clinic | None 
             "by": check_in.entered_in_error_by,
             "reason": check_in.entered_in_error_reason,
         }
-    definition = registry().get(check_in.questionnaire)
+    definition = questionnaire_registry().get(check_in.questionnaire)
     if definition is not None and safety_flags(definition, check_in.flags):
         body["safety"] = crisis_information(clinic)
     return body
@@ -114,7 +110,7 @@ def refused_safety(raw: object) -> dict | None:
     """Crisis information for a refused submission whose answers still endorse a safety item."""
     if not isinstance(raw, dict) or not isinstance(raw.get("questionnaire"), str):
         return None
-    definition = registry().get(raw["questionnaire"])
+    definition = questionnaire_registry().get(raw["questionnaire"])
     if definition is None or not endorsed_safety_flags(definition, raw.get("answers")):
         return None
     return crisis_information(request_session().get(Clinic, current_actor().clinic_id))
@@ -204,7 +200,7 @@ class PatientCheckIns(MethodView):
         patient = get_patient(session, current_actor(), patient_id)
         outcome = checkins.submit(
             session,
-            registry(),
+            questionnaire_registry(),
             actor=current_actor(),
             patient=patient,
             submission=submission_from(args, idempotency_key()),
@@ -238,7 +234,7 @@ def submit_batch(args, patient_id: uuid.UUID):
             data = schema.load(raw)
             outcome = checkins.submit(
                 session,
-                registry(),
+                questionnaire_registry(),
                 actor=actor,
                 patient=patient,
                 submission=submission_from(data, None),
@@ -311,7 +307,9 @@ def csv_response(check_ins: list[CheckIn]) -> Response:
     item_columns = [
         (key, item.id)
         for key in keys
-        for item in (registry().get(key).items if registry().get(key) else ())
+        for item in (
+            questionnaire_registry().get(key).items if questionnaire_registry().get(key) else ()
+        )
     ]
     subscale_columns = sorted({(c.questionnaire, s) for c in check_ins for s in c.subscales})
     buffer = io.StringIO()

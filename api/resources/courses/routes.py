@@ -14,6 +14,7 @@ from api.domain import courses as course_service
 from api.domain import schedule, timeline
 from api.domain.access import get_patient
 from api.models import Clinic, Course, Infusion
+from api.resources import questionnaire_registry
 from api.resources.courses.schemas import (
     CourseCreateSchema,
     CourseSchema,
@@ -60,9 +61,13 @@ def present_infusions(course: Course, infusions: list[Infusion]) -> list[dict]:
     """Clinicians see everything; patients their dates, number and phase only."""
     numbers = timeline.infusion_numbers(request_session(), course.id)
     clinical = current_actor().role != "patient"
-    threshold = course_service.bp_threshold(
-        request_session().get(Clinic, course.clinic_id),
-        current_app.config["INFUSION_BP_THRESHOLD"],
+    threshold = (
+        course_service.bp_threshold(
+            request_session().get(Clinic, course.clinic_id),
+            current_app.config["INFUSION_BP_THRESHOLD"],
+        )
+        if clinical
+        else None
     )
     presented = []
     for infusion in infusions:
@@ -252,9 +257,7 @@ def due(args, patient_id: uuid.UUID):
     session = request_session()
     patient = get_patient(session, current_actor(), patient_id)
     at = args["at"] or utcnow()
-    course, items = schedule.due_items(
-        session, current_app.extensions["interval.questionnaires"], patient=patient, at=at
-    )
+    course, items = schedule.due_items(session, questionnaire_registry(), patient=patient, at=at)
     return {
         "patient_id": patient.id,
         "course_id": course.id if course else None,

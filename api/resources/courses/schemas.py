@@ -1,10 +1,10 @@
 """Course, infusion and due-list bodies."""
 
 import marshmallow as ma
-from flask import current_app
 
 from api.domain.courses import INDICATIONS, SIDE_EFFECTS
 from api.domain.schedule import PHASES, RULE_TYPES
+from api.resources import questionnaire_registry
 from api.smorest import Schema
 
 
@@ -31,7 +31,7 @@ class PlanRuleSchema(Schema):
 
     @ma.validates_schema
     def check_rule(self, data, **kwargs):
-        if data["questionnaire"] not in current_app.extensions["interval.questionnaires"]:
+        if data["questionnaire"] not in questionnaire_registry():
             raise ma.ValidationError("Unknown questionnaire.", "questionnaire")
         if data["type"] == "every_n_days" and "days" not in data:
             raise ma.ValidationError("Required for every_n_days.", "days")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from flask import current_app
 from flask.views import MethodView
 
 from api.auditing import note
@@ -15,6 +14,7 @@ from api.domain.access import get_patient
 from api.domain.identity import patient_enrollment_code
 from api.domain.schedule import overdue_patient_ids
 from api.models import Patient, User
+from api.resources import questionnaire_registry
 from api.resources.pagination import decode_cursor, paged
 from api.resources.patients.schemas import (
     CareTeamAddSchema,
@@ -49,9 +49,7 @@ def present_one(patient: Patient) -> dict:
 
 
 def overdue_now(patients: list[Patient]) -> set[uuid.UUID]:
-    return overdue_patient_ids(
-        request_session(), current_app.extensions["interval.questionnaires"], patients, utcnow()
-    )
+    return overdue_patient_ids(request_session(), questionnaire_registry(), patients, utcnow())
 
 
 @blp.route("")

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from flask import current_app
-
 from api.domain.errors import NotFound
-from api.domain.questionnaires import Definition, Registry
+from api.domain.questionnaires import Definition
+from api.resources import questionnaire_registry
 from api.resources.questionnaires.schemas import QuestionnaireSchema, QuestionnaireSummarySchema
 from api.smorest import Blueprint
 
@@ -17,10 +16,6 @@ blp = Blueprint(
 )
 # Public definitions, not patient data: clients may cache them briefly.
 CACHE = {"Cache-Control": "public, max-age=300"}
-
-
-def registry() -> Registry:
-    return current_app.extensions["interval.questionnaires"]
 
 
 def summary(definition: Definition) -> dict:
@@ -73,7 +68,7 @@ def detail(definition: Definition) -> dict:
 @blp.response(200, QuestionnaireSummarySchema(many=True))
 def list_questionnaires():
     """Every instrument the service scores"""
-    return [summary(d) for d in registry().all()], CACHE
+    return [summary(d) for d in questionnaire_registry().all()], CACHE
 
 
 @blp.route("/<string:key>", methods=["GET"])
@@ -82,7 +77,7 @@ def list_questionnaires():
 @blp.alt_response(404, response="NOT_FOUND")
 def get_questionnaire(key: str):
     """One instrument: items, options, recall period, scoring rules, version"""
-    definition = registry().get(key)
+    definition = questionnaire_registry().get(key)
     if definition is None:
         raise NotFound("No such questionnaire.")
     return detail(definition), CACHE
