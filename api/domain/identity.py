@@ -69,6 +69,15 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+def refuse_taken_email(session: Session, email: str) -> None:
+    """Emails name one account across all clinics (login takes only email and password)."""
+    if session.scalar(select(func.count()).where(User.email == email)):
+        raise Conflict(
+            "An account with this email already exists.",
+            errors={"email": ["Already registered."]},
+        )
+
+
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise Invalid(
@@ -311,11 +320,7 @@ def enroll(
         patient = session.get_one(Patient, enrollment.patient_id)
         if patient.user_id is not None:
             raise Unauthorized(BAD_CODE)
-        if session.scalar(select(func.count()).where(User.email == email)):
-            raise Conflict(
-                "An account with this email already exists.",
-                errors={"email": ["Already registered."]},
-            )
+        refuse_taken_email(session, email)
         user = User(
             id=uuid.uuid4(),
             clinic_id=patient.clinic_id,
@@ -365,8 +370,7 @@ def create_clinic(
 ) -> tuple[Clinic, User]:
     check_password_strength(admin_password)
     email = normalize_email(admin_email)
-    if session.scalar(select(func.count()).where(User.email == email)):
-        raise Conflict("An account with this email already exists.")
+    refuse_taken_email(session, email)
     clinic = Clinic(id=uuid.uuid4(), name=name, created_at=now)
     admin = User(
         id=uuid.uuid4(),
@@ -397,11 +401,7 @@ def invite_staff(
     """A staff account without a password, and the code that lets its owner set one."""
     require_clinic_admin(actor, clinic_id)
     email = normalize_email(email)
-    if session.scalar(select(func.count()).where(User.email == email)):
-        raise Conflict(
-            "An account with this email already exists.",
-            errors={"email": ["Already registered."]},
-        )
+    refuse_taken_email(session, email)
     user = User(
         id=uuid.uuid4(),
         clinic_id=clinic_id,
