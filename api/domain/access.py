@@ -86,20 +86,6 @@ def require_clinic_admin(actor: Actor, clinic_id: uuid.UUID) -> None:
         raise NotFound("Clinic not found.")
 
 
-def may_manage_care_team(actor: Actor, session: Session, patient: Patient) -> bool:
-    """Admins manage any care team in their clinic; clinicians the care teams they are on."""
-    if actor.clinic_id != patient.clinic_id:
-        return False
-    if actor.role == "clinic_admin":
-        return True
-    if actor.role == "clinician":
-        on_team = exists().where(
-            CareTeamMember.patient_id == patient.id, CareTeamMember.user_id == actor.user_id
-        )
-        return bool(session.scalar(select(on_team)))
-    return False
-
-
 def get_clinic_staff(session: Session, actor: Actor, user_id: uuid.UUID) -> User:
     """A staff user of the actor's clinic, or NotFound."""
     user = session.scalar(

@@ -10,7 +10,7 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from api.db import rows_affected
-from api.domain.access import Actor, get_patient, may_manage_care_team, patient_filter
+from api.domain.access import Actor, get_patient, patient_filter, require_staff
 from api.domain.errors import Conflict, NotFound
 from api.domain.identity import IdentitySettings, patient_enrollment_code
 from api.domain.pagination import Page, keyset_page
@@ -98,10 +98,10 @@ def care_team(session: Session, patient_ids: list[uuid.UUID]) -> dict[uuid.UUID,
 
 
 def _manageable_patient(session: Session, actor: Actor, patient_id: uuid.UUID) -> Patient:
-    patient = get_patient(session, actor, patient_id)
-    if not may_manage_care_team(actor, session, patient):
-        raise NotFound("Patient not found.")
-    return patient
+    """Staff who can see a patient manage their care team: admins any in their clinic,
+    clinicians the care teams they are on (exactly what patient_filter lets them see)."""
+    require_staff(actor)
+    return get_patient(session, actor, patient_id)
 
 
 def add_to_care_team(
