@@ -100,9 +100,7 @@ def present(check_in: CheckIn, context: timeline.Context, clinic: Clinic | None 
 def present_many(check_ins: list[CheckIn]) -> list[dict]:
     session = request_session()
     contexts = timeline.contexts(session, check_ins)
-    clinics = {c.clinic_id: None for c in check_ins}
-    for clinic_id in clinics:
-        clinics[clinic_id] = session.get(Clinic, clinic_id)
+    clinics = {cid: session.get(Clinic, cid) for cid in {c.clinic_id for c in check_ins}}
     return [present(c, contexts[c.id], clinics[c.clinic_id]) for c in check_ins]
 
 
@@ -304,13 +302,8 @@ def csv_response(check_ins: list[CheckIn]) -> Response:
     """One row per check-in: item answers (one column per instrument item), total, severity,
     subscales and flags."""
     keys = sorted({c.questionnaire for c in check_ins})
-    item_columns = [
-        (key, item.id)
-        for key in keys
-        for item in (
-            questionnaire_registry().get(key).items if questionnaire_registry().get(key) else ()
-        )
-    ]
+    definitions = [d for key in keys if (d := questionnaire_registry().get(key)) is not None]
+    item_columns = [(d.key, item.id) for d in definitions for item in d.items]
     subscale_columns = sorted({(c.questionnaire, s) for c in check_ins for s in c.subscales})
     buffer = io.StringIO()
     writer = csv.writer(buffer)
