@@ -247,6 +247,13 @@ class Blueprint(flask_smorest.Blueprint):
 
         return decorator
 
+    def if_match_required(self, func: Callable) -> Callable:
+        """Document the optimistic-concurrency contract of an update: If-Match with the ETag
+        you read; 428 without it, 412 when stale."""
+        func = self.doc(parameters=[IF_MATCH_DOC])(func)
+        func = self.alt_response(412, response="PRECONDITION_FAILED")(func)
+        return self.alt_response(428, response="PRECONDITION_REQUIRED")(func)
+
 
 def audited(action: str, resource_type: str | None = None) -> Callable:
     """Record one audit event for each call of this view, whatever its outcome."""

@@ -25,7 +25,7 @@ from api.resources.courses.schemas import (
     InfusionSchema,
     InfusionUpdateSchema,
 )
-from api.smorest import IF_MATCH_DOC, Blueprint, audited, etag, if_match_version
+from api.smorest import Blueprint, audited, etag, if_match_version
 
 blp = Blueprint("courses", __name__, url_prefix="/v1", description="Treatment timeline")
 READERS = ("patient", "clinician")
@@ -158,9 +158,7 @@ class CourseById(MethodView):
     @blp.response(200, CourseSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
-    @blp.alt_response(412, response="PRECONDITION_FAILED")
-    @blp.alt_response(428, response="PRECONDITION_REQUIRED")
-    @blp.doc(parameters=[IF_MATCH_DOC])
+    @blp.if_match_required
     def patch(self, args, course_id: uuid.UUID):
         """Change a course's plan or induction count, or complete it (If-Match required)"""
         note(resource_id=course_id)
@@ -227,9 +225,7 @@ class InfusionById(MethodView):
     @blp.response(200, InfusionSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
-    @blp.alt_response(412, response="PRECONDITION_FAILED")
-    @blp.alt_response(428, response="PRECONDITION_REQUIRED")
-    @blp.doc(parameters=[IF_MATCH_DOC])
+    @blp.if_match_required
     def patch(self, args, infusion_id: uuid.UUID):
         """Complete, cancel, re-date or correct an infusion (If-Match required)"""
         note(resource_id=infusion_id)
