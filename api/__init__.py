@@ -75,7 +75,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     logs.configure(settings.get("LOG_LEVEL", "INFO"))
     if settings["TRUSTED_PROXIES"]:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["TRUSTED_PROXIES"])
+        proxies = settings["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     database = Database(settings["DATABASE_URL"])
     app.extensions["interval.db"] = database
@@ -85,6 +86,7 @@ def create_app(config: dict | None = None) -> Flask:
         storage_uri=settings["REDIS_URL"] or "memory://",
         per_address=settings["RATE_LIMIT_PER_ADDRESS"],
         per_account=settings["RATE_LIMIT_PER_ACCOUNT"],
+        check_ins=settings["CHECK_IN_RATE_LIMIT"],
     )
 
     # Refuses to start, naming the file and the problem, if any definition is invalid.

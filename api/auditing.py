@@ -8,7 +8,7 @@ from flask import Response, g, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.db import request_session
-from api.domain.access import Actor
+from api.domain.access import Actor, target_of_probe
 from api.domain.audit import AuditNote
 
 log = logging.getLogger("interval")
@@ -24,6 +24,7 @@ def start_note(action: str, resource_type: str | None) -> AuditNote:
 
 def note(
     *,
+    action: str | None = None,
     actor: Actor | None = None,
     resource_id=None,
     patient_ids=(),
@@ -36,6 +37,8 @@ def note(
     current: AuditNote | None = g.get("audit")
     if current is None:
         return
+    if action is not None:
+        current.action = action
     if actor is not None:
         current.actor_id, current.actor_role, current.clinic_id = (
             actor.user_id,
@@ -55,16 +58,37 @@ def note(
         current.extra_actions.append(extra_action)
 
 
+def _note_probe(current: AuditNote) -> None:
+    """A request without valid credentials: recorded as anonymous, under the clinic and
+    patient it named, so the clinic's admins see who probes their records."""
+    current.actor_role = "anonymous"
+    try:
+        clinic_id, patient_id = target_of_probe(request_session(), request.view_args or {})
+    except SQLAlchemyError:
+        return
+    current.clinic_id = current.clinic_id or clinic_id
+    if patient_id is not None:
+        current.patient_ids.append(patient_id)
+
+
+def persist_on_failure() -> None:
+    """This request's writes must survive its error answer (a failed sign-in's counter, the
+    revocation of a reused refresh token); the one commit below honours it."""
+    g.persist_on_failure = True
+
+
 def finish_request(response: Response) -> Response:
     """The request's one commit: its writes and its audit event together, or on error the
-    audit event alone after rolling the writes back."""
+    audit event alone after rolling the writes back (unless the request asked to keep them)."""
     current: AuditNote | None = g.get("audit")
     if current is None and "db_session" not in g:
         return response
     session = request_session()
     succeeded = response.status_code < 400
-    if not succeeded:
+    if not succeeded and not g.get("persist_on_failure"):
         session.rollback()
+    if current is not None and current.actor_id is None and response.status_code == 401:
+        _note_probe(current)
     if current is not None:
         session.add_all(
             current.events(

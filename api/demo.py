@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy.orm import Session
 
 from api.db import utcnow
-from api.domain import checkins, courses
+from api.domain import checkins, courses, timeline
 from api.domain.access import Actor
 from api.domain.identity import IdentitySettings
 from api.domain.questionnaires import Registry
@@ -129,6 +129,7 @@ def load_history(
             actor=patient_actor,
             patient=patient,
             now=now,
+            grace=timeline.DEFAULT_IN_CHAIR_GRACE,
             submission=checkins.Submission(
                 questionnaire=key,
                 answers=spread(total, scored, top, fixed),

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import logging
 import sys
+import traceback
 
 # Attributes a LogRecord always has; anything else was passed with extra= and is emitted.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
@@ -20,9 +21,24 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+        if record.exc_info and record.exc_info[1] is not None:
+            entry |= exception_fields(record.exc_info[1])
         return json.dumps(entry, default=str)
+
+
+def exception_fields(error: BaseException) -> dict:
+    """The exception's type and where it was raised, never its message: a database error's
+    message can quote the values it refused (an email, an answer)."""
+    chain = []
+    current: BaseException | None = error
+    while current is not None and len(chain) < 5:
+        chain.append(type(current).__qualname__)
+        current = current.__cause__ or current.__context__
+    frames = traceback.extract_tb(error.__traceback__)
+    return {
+        "exception": " <- ".join(chain),
+        "traceback": [f"{f.filename}:{f.lineno} in {f.name}" for f in frames[-15:]],
+    }
 
 
 class RequestIdFilter(logging.Filter):

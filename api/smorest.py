@@ -12,11 +12,13 @@ import marshmallow as ma
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Response, g, json
 from flask_smorest.utils import prepare_response
-from sqlalchemy.exc import IntegrityError, OperationalError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from api.domain.errors import DomainError, Forbidden
+from api.parsing import StrictParser
 
 log = logging.getLogger("interval")
 
@@ -150,6 +152,8 @@ class Api(flask_smorest.Api):
         app.register_error_handler(IntegrityError, handle_integrity_error)
         app.register_error_handler(StaleDataError, handle_stale_data)
         app.register_error_handler(OperationalError, handle_database_unavailable)
+        app.register_error_handler(DataError, handle_refused_value)
+        app.register_error_handler(RedisError, handle_rate_limit_store_unavailable)
         app.register_error_handler(Exception, handle_unexpected_error)
 
     def _register_responses(self):
@@ -212,6 +216,23 @@ def handle_database_unavailable(error: OperationalError):
     )
 
 
+def handle_refused_value(error: DataError):
+    # The database refused a value the parser let through (say, a number out of its range);
+    # the message is not echoed, as it may quote the value.
+    log.info("value refused by the database", extra={"event": "data_error"})
+    return problem(422, "A value in the request cannot be stored.", type_slug="validation-error")
+
+
+def handle_rate_limit_store_unavailable(error: RedisError):
+    log.error("rate-limit store unavailable", extra={"event": "redis_unavailable"})
+    return problem(
+        503,
+        "The service is briefly unavailable; retry later.",
+        type_slug="unavailable",
+        headers={"Retry-After": "5"},
+    )
+
+
 def handle_unexpected_error(error: BaseException):
     # Log the exception type and traceback, never the request body.
     log.error("unhandled exception", exc_info=error, extra={"event": "unhandled_exception"})
@@ -220,6 +241,8 @@ def handle_unexpected_error(error: BaseException):
 
 class Blueprint(flask_smorest.Blueprint):
     """A blueprint whose views each declare who may call them."""
+
+    ARGUMENTS_PARSER = StrictParser()
 
     def public(self, func: Callable) -> Callable:
         """Anyone may call this view, signed in or not."""
@@ -246,6 +269,12 @@ class Blueprint(flask_smorest.Blueprint):
             return wrapper
 
         return decorator
+
+    def crisis_information_on_refusal(self, func: Callable) -> Callable:
+        """A check-in submission: any refusal of answers that endorse a safety item carries
+        crisis information worded for answers that were not sent."""
+        func._crisis_on_refusal = True
+        return func
 
     def if_match_required(self, func: Callable) -> Callable:
         """Document the optimistic-concurrency contract of an update: If-Match with the ETag
@@ -275,15 +304,21 @@ def audited(action: str, resource_type: str | None = None) -> Callable:
 FRAMEWORK_PUBLIC_ENDPOINTS = frozenset({"api-docs.openapi_json", "api-docs.openapi_swagger_ui"})
 
 
+def view_attribute(app, endpoint: str | None, method: str, name: str):
+    """An attribute our decorators set on the view that serves this endpoint and method."""
+    view = app.view_functions.get(endpoint)
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        # HEAD is answered by GET, as Flask itself does.
+        view = getattr(view_class, "get" if method == "HEAD" else method.lower(), None)
+    return getattr(view, name, None)
+
+
 def route_policy(app, endpoint: str, method: str):
     """The access policy a view declared (PUBLIC, ANY_USER or a tuple of roles), or None."""
     if endpoint in FRAMEWORK_PUBLIC_ENDPOINTS:
         return PUBLIC
-    view = app.view_functions.get(endpoint)
-    view_class = getattr(view, "view_class", None)
-    if view_class is not None:
-        view = getattr(view_class, method.lower(), None)
-    return getattr(view, "_access", None)
+    return view_attribute(app, endpoint, method, "_access")
 
 
 def etag(version: int) -> str:

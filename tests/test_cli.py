@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, func, select
 
 from api.cli import main
 from api.models import Clinic, User
+from tests.conftest import PRODUCTION_SECRET
 
 
 @pytest.fixture
@@ -84,7 +85,7 @@ def test_demo_is_idempotent(env):
 
 def test_demo_refuses_production(env, monkeypatch):
     monkeypatch.setenv("INTERVAL_ENV", "production")
-    monkeypatch.setenv("INTERVAL_SECRET_KEY", "p" * 64)
+    monkeypatch.setenv("INTERVAL_SECRET_KEY", PRODUCTION_SECRET)
     result = CliRunner().invoke(main, ["demo"])
     assert result.exit_code != 0 and "production" in result.output
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import pytest
 import yaml
 
 from api.openapi import SPEC_PATH, generate
@@ -9,6 +13,27 @@ from api.openapi import SPEC_PATH, generate
 
 def test_openapi_yaml_is_up_to_date():
     assert SPEC_PATH.read_text() == generate(), "run `interval openapi write`"
+
+
+GENERATE_ON = """
+import sys, datetime as dt, time_machine
+time_machine.travel(dt.datetime(int(sys.argv[1]), 1, 1, 12, tzinfo=dt.UTC), tick=False).start()
+from api.openapi import generate
+sys.stdout.write(generate())
+"""
+
+
+@pytest.mark.parametrize("year", [2031, 2099])
+def test_the_document_does_not_depend_on_the_date(year):
+    # A fresh interpreter, so that anything computed when modules load sees the other date.
+    generated = subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
+        [sys.executable, "-c", GENERATE_ON, str(year)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=SPEC_PATH.parent,
+    ).stdout
+    assert generated == SPEC_PATH.read_text()
 
 
 def spec() -> dict:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, exists, false, select
 from sqlalchemy.orm import Session
 
 from api.domain.errors import Forbidden, NotFound
-from api.models import CareTeamMember, Patient, User
+from api.models import Alert, CareTeamMember, CheckIn, Clinic, Course, Infusion, Patient, User
 
 
 @dataclass(frozen=True)
@@ -98,3 +99,29 @@ def get_clinic_staff(session: Session, actor: Actor, user_id: uuid.UUID) -> User
     if user is None:
         raise NotFound("Staff member not found.")
     return user
+
+
+# Path parameters that name a clinic's record, and where that record keeps its clinic.
+TARGETS: dict[str, Any] = {
+    "patient_id": Patient,
+    "check_in_id": CheckIn,
+    "course_id": Course,
+    "infusion_id": Infusion,
+    "alert_id": Alert,
+}
+
+
+def target_of_probe(session: Session, path_ids: dict) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """(clinic id, patient id) of the record an unauthenticated request named, when it exists,
+    so that the clinic's own audit trail shows probes of its patients and routes."""
+    clinic_id = path_ids.get("clinic_id")
+    if isinstance(clinic_id, uuid.UUID) and session.get(Clinic, clinic_id) is not None:
+        return clinic_id, None
+    for name, model in TARGETS.items():
+        record_id = path_ids.get(name)
+        if isinstance(record_id, uuid.UUID):
+            columns = (model.clinic_id, model.id if model is Patient else model.patient_id)
+            row = session.execute(select(*columns).where(model.id == record_id)).first()
+            if row is not None:
+                return row[0], row[1]
+    return None, None

@@ -1,42 +1,117 @@
-"""Alerts: raised in the check-in's own transaction; merged while open unless urgent."""
+"""Alerts: raised in the check-in's own transaction; merged while open, urgent ones per day."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.db import rows_affected
 from api.domain.access import Actor, get_patient_record, patient_record_filter
 from api.domain.errors import Conflict
 from api.domain.pagination import Page, keyset_page
 from api.domain.questionnaires import Definition
-from api.models import Alert, AlertOccurrence, CheckIn
+from api.domain.timeline import Baseline
+from api.models import Alert, AlertOccurrence, CheckIn, Patient
 
-PRIORITY_RANK = {"urgent": 0, "high": 1}
-NEVER_MERGED = {"suicidal_ideation"}
+KINDS = ("suicidal_ideation", "severe_symptoms", "reliable_deterioration")
+PRIORITIES = ("urgent", "high", "normal")
+PRIORITY_RANK = {priority: rank for rank, priority in enumerate(PRIORITIES)}
 STATUSES = ("open", "acknowledged", "resolved")
+# An urgent alert gets a new row at most once a day per patient; later triggers that day become
+# occurrences of it, so each day's endorsement is seen and no patient can bury another's.
+URGENT_MERGE_WINDOW = dt.timedelta(hours=24)
+URGENT_KINDS = frozenset({"suicidal_ideation"})
+
+
+@dataclass(frozen=True)
+class Trigger:
+    kind: str
+    priority: str
+    baseline: Baseline | None = None
+
+
+def deteriorated(
+    definition: Definition, check_in: CheckIn, baseline: Baseline, recent: list[CheckIn]
+) -> bool:
+    """Worse than the course baseline by the instrument's rule. Only a check-in completed after
+    the baseline is compared. A reliable-change threshold compares this one check-in; a
+    sustained rule (pain) needs the most recent ratings, this one among them, each worse by its
+    points and spread over enough days. `recent` is newest first."""
+    if check_in.completed_at <= baseline.check_in.completed_at:
+        return False
+    worse_by = check_in.total - baseline.check_in.total
+    reliable = definition.change.get("reliable_change")
+    if reliable is not None:
+        return worse_by >= reliable["points"]
+    sustained = definition.change.get("sustained_deterioration")
+    if sustained is None:
+        return False
+    latest = [c for c in recent if c.completed_at > baseline.check_in.completed_at]
+    latest = latest[: sustained["ratings"]]
+    days = {local_date(c) for c in latest}
+    return (
+        len(latest) == sustained["ratings"]
+        and any(c.id == check_in.id for c in latest)
+        and all(c.total - baseline.check_in.total >= sustained["points"] for c in latest)
+        and len(days) >= sustained["distinct_days"]
+    )
+
+
+def local_date(check_in: CheckIn) -> dt.date:
+    """The calendar day the patient saw on their device when they answered."""
+    offset = dt.timezone(dt.timedelta(minutes=check_in.completed_offset_minutes))
+    return check_in.completed_at.astimezone(offset).date()
 
 
 def triggered(
-    definition: Definition, check_in: CheckIn, baseline_total: int | None
-) -> list[tuple[str, str]]:
-    """(kind, priority) of every alert this check-in triggers; a pure function."""
-    kinds = []
+    definition: Definition,
+    check_in: CheckIn,
+    baseline: Baseline | None,
+    recent: list[CheckIn],
+) -> list[Trigger]:
+    """Every alert this check-in triggers; a pure function."""
+    triggers = []
     for rule in definition.alerts:
         flag = rule.when.get("flag")
         at_least = rule.when.get("total_at_least")
         if (flag is not None and flag in check_in.flags) or (
             at_least is not None and check_in.total >= at_least
         ):
-            kinds.append((rule.kind, rule.priority))
-    reliable = definition.change.get("reliable_change")
-    worse_by = None if baseline_total is None else check_in.total - baseline_total
-    if reliable is not None and worse_by is not None and worse_by >= reliable["points"]:
-        kinds.append(("reliable_deterioration", "high"))
-    return kinds
+            triggers.append(Trigger(rule.kind, rule.priority))
+    if baseline is not None and deteriorated(definition, check_in, baseline, recent):
+        # A first_available baseline may itself be a treated score: worth a look, not urgent.
+        priority = "high" if baseline.source == "pre_infusion" else "normal"
+        triggers.append(Trigger("reliable_deterioration", priority, baseline))
+    return triggers
+
+
+def needs_recent(definition: Definition) -> int:
+    """How many recent check-ins the deterioration rule of this instrument reads (0: none)."""
+    sustained = definition.change.get("sustained_deterioration")
+    return 0 if sustained is None else sustained["ratings"]
+
+
+def recent_check_ins(session: Session, check_in: CheckIn, count: int) -> list[CheckIn]:
+    """The patient's latest final check-ins of this instrument, newest first."""
+    if count == 0:
+        return []
+    return list(
+        session.scalars(
+            select(CheckIn)
+            .where(
+                CheckIn.patient_id == check_in.patient_id,
+                CheckIn.questionnaire == check_in.questionnaire,
+                CheckIn.status == "final",
+            )
+            .order_by(CheckIn.completed_at.desc(), CheckIn.id.desc())
+            .limit(count)
+        )
+    )
 
 
 def raise_alerts(
@@ -44,13 +119,14 @@ def raise_alerts(
     definition: Definition,
     check_in: CheckIn,
     *,
-    baseline_total: int | None,
+    baseline: Baseline | None,
     now: dt.datetime,
 ) -> list[Alert]:
     """Record every alert the check-in triggers, in the caller's transaction."""
+    recent = recent_check_ins(session, check_in, needs_recent(definition)) if baseline else []
     return [
-        _raise(session, check_in, kind=kind, priority=priority, now=now)
-        for kind, priority in triggered(definition, check_in, baseline_total)
+        _raise(session, check_in, trigger, now=now)
+        for trigger in triggered(definition, check_in, baseline, recent)
     ]
 
 
@@ -66,37 +142,46 @@ def _occurrence(alert: Alert, check_in: CheckIn) -> AlertOccurrence:
     )
 
 
-def _open_mergeable(session: Session, check_in: CheckIn, kind: str) -> Alert | None:
-    return session.scalar(
-        select(Alert).where(
-            Alert.patient_id == check_in.patient_id,
-            Alert.kind == kind,
-            Alert.questionnaire == check_in.questionnaire,
-            Alert.status == "open",
-        )
+def _open_to_merge(session: Session, check_in: CheckIn, kind: str, now: dt.datetime):
+    stmt = select(Alert).where(
+        Alert.patient_id == check_in.patient_id,
+        Alert.kind == kind,
+        Alert.questionnaire == check_in.questionnaire,
+        Alert.status == "open",
     )
+    if kind in URGENT_KINDS:
+        stmt = stmt.where(Alert.raised_at > now - URGENT_MERGE_WINDOW)
+    return session.scalar(stmt.order_by(Alert.raised_at.desc()).limit(1))
 
 
-def _raise(
-    session: Session, check_in: CheckIn, *, kind: str, priority: str, now: dt.datetime
-) -> Alert:
-    if kind not in NEVER_MERGED:
-        alert = _open_mergeable(session, check_in, kind)
-        if alert is not None:
-            return _merge(session, alert, check_in)
+def _raise(session: Session, check_in: CheckIn, trigger: Trigger, *, now: dt.datetime) -> Alert:
+    if trigger.kind in URGENT_KINDS:
+        # No index can say "one a day": concurrent urgent triggers for one patient queue on
+        # the patient's row instead (SQLite serialises writers already).
+        session.execute(
+            select(Patient.id).where(Patient.id == check_in.patient_id).with_for_update()
+        )
+    alert = _open_to_merge(session, check_in, trigger.kind, now)
+    if alert is not None:
+        return _merge(session, alert, check_in)
+    baseline = trigger.baseline.check_in if trigger.baseline else None
     alert = Alert(
         id=uuid.uuid4(),
         clinic_id=check_in.clinic_id,
         patient_id=check_in.patient_id,
         check_in_id=check_in.id,
         questionnaire=check_in.questionnaire,
-        kind=kind,
-        priority=priority,
-        priority_rank=PRIORITY_RANK[priority],
+        kind=trigger.kind,
+        priority=trigger.priority,
+        priority_rank=PRIORITY_RANK[trigger.priority],
         status="open",
         raised_at=now,
         completed_at=check_in.completed_at,
         received_at=check_in.received_at,
+        last_received_at=check_in.received_at,
+        baseline_check_in_id=baseline.id if baseline else None,
+        baseline_total=baseline.total if baseline else None,
+        baseline_source=trigger.baseline.source if trigger.baseline else None,
     )
     try:
         with session.begin_nested():
@@ -105,7 +190,7 @@ def _raise(
             session.flush()
     except IntegrityError:
         # A concurrent check-in opened the same kind of alert first: join it.
-        existing = _open_mergeable(session, check_in, kind)
+        existing = _open_to_merge(session, check_in, trigger.kind, now)
         if existing is None:
             raise
         return _merge(session, existing, check_in)
@@ -113,9 +198,22 @@ def _raise(
 
 
 def _merge(session: Session, alert: Alert, check_in: CheckIn) -> Alert:
-    # Only a row is added, so concurrent merges cannot overwrite each other.
+    # Rows are only added, and the latest arrival only ever moves forward, so concurrent merges
+    # cannot overwrite each other.
     session.add(_occurrence(alert, check_in))
+    session.execute(
+        update(Alert)
+        .where(Alert.id == alert.id)
+        .values(
+            last_received_at=case(
+                (Alert.last_received_at < check_in.received_at, check_in.received_at),
+                else_=Alert.last_received_at,
+            )
+        )
+        .execution_options(synchronize_session=False)
+    )
     session.flush()
+    session.refresh(alert, ["last_received_at"])
     return alert
 
 
@@ -129,7 +227,7 @@ def list_alerts(
     limit: int,
     cursor: dict | None,
 ) -> Page:
-    """Urgent first, then newest first."""
+    """Urgent first, then by the latest occurrence (a new trigger moves an alert up)."""
     stmt = select(Alert).where(patient_record_filter(actor, Alert))
     if statuses:
         stmt = stmt.where(Alert.status.in_(statuses))
@@ -140,7 +238,7 @@ def list_alerts(
     return keyset_page(
         session,
         stmt,
-        keys=[Alert.priority_rank, Alert.raised_at, Alert.id],
+        keys=[Alert.priority_rank, Alert.last_received_at, Alert.id],
         descending=[False, True, True],
         limit=limit,
         cursor=cursor,
@@ -167,30 +265,57 @@ def act(
     note: str | None,
     now: dt.datetime,
 ) -> Alert:
-    """Acknowledge or resolve an alert, recording who, when and the note."""
+    """Acknowledge or resolve an alert, recording who, when and the note. The change is one
+    conditional UPDATE, so of two concurrent calls exactly the allowed ones take effect."""
     alert = get_alert(session, actor, alert_id)
     status, allowed_from = TRANSITIONS[action]
-    if alert.status not in allowed_from:
+    changed = rows_affected(
+        session,
+        update(Alert)
+        .where(Alert.id == alert.id, Alert.status.in_(allowed_from))
+        .values(
+            {
+                "status": status,
+                f"{status}_at": now,
+                f"{status}_by": actor.user_id,
+                f"{status}_note": note,
+            }
+        )
+        .execution_options(synchronize_session=False),
+    )
+    session.refresh(alert)
+    if changed != 1:
         raise Conflict(f"The alert is already {alert.status}.")
-    alert.status = status
-    setattr(alert, f"{status}_at", now)
-    setattr(alert, f"{status}_by", actor.user_id)
-    setattr(alert, f"{status}_note", note)
-    session.flush()
     return alert
 
 
 def occurrences(session: Session, alert_ids: list[uuid.UUID]) -> dict:
-    """Each alert's occurrences with the check-in's current status, in one query."""
+    """Each alert's occurrences with the check-in's status and answers, in one query."""
     found: dict[uuid.UUID, list] = {alert_id: [] for alert_id in alert_ids}
     if not alert_ids:
         return found
     rows = session.execute(
-        select(AlertOccurrence, CheckIn.status)
+        select(AlertOccurrence, CheckIn.status, CheckIn.answers)
         .join(CheckIn, CheckIn.id == AlertOccurrence.check_in_id)
         .where(AlertOccurrence.alert_id.in_(alert_ids))
         .order_by(AlertOccurrence.completed_at, AlertOccurrence.id)
     )
-    for occurrence, status in rows:
-        found[occurrence.alert_id].append((occurrence, status))
+    for occurrence, status, answers in rows:
+        found[occurrence.alert_id].append((occurrence, status, answers))
     return found
+
+
+def flagged_answer(definition: Definition | None, kind: str, answers: dict) -> dict | None:
+    """For an alert raised by a flagged item (PHQ-9 item 9), that item's answer and its label."""
+    if definition is None:
+        return None
+    rule = next((r for r in definition.alerts if r.kind == kind and r.when.get("flag")), None)
+    flag = next((f for f in definition.flags if rule and f.key == rule.when["flag"]), None)
+    if flag is None or flag.rule["type"] != "item_at_least":
+        return None
+    item = definition.item(str(flag.rule["item"]))
+    value = answers.get(str(flag.rule["item"]))
+    if item is None or value is None:
+        return None
+    label = next((o.label for o in item.options if o.value == value), str(value))
+    return {"item": item.id, "value": value, "label": label}

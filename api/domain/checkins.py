@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import uuid
 from dataclasses import dataclass, field
 
@@ -15,11 +16,13 @@ from sqlalchemy.orm import Session
 from api.domain import alerts as alert_service
 from api.domain import timeline
 from api.domain.access import Actor, get_patient_record
-from api.domain.errors import Conflict, Invalid
+from api.domain.errors import Conflict, DomainError, Invalid
 from api.domain.pagination import Page, keyset_page
 from api.domain.questionnaires import Registry
-from api.domain.scoring import AnswerError, score, validate_answers
+from api.domain.scoring import AnswerError, endorsed_safety_flags, score, validate_answers
 from api.models import Alert, CheckIn, Patient
+
+log = logging.getLogger("interval")
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 LATE_AFTER = dt.timedelta(days=30)
@@ -121,6 +124,7 @@ def submit(
     patient: Patient,
     submission: Submission,
     now: dt.datetime,
+    grace: dt.timedelta,
 ) -> Outcome:
     """Validate, score and store one check-in, or return the stored copy of a repeat.
 
@@ -170,7 +174,7 @@ def submit(
                 session,
                 definition,
                 check_in,
-                baseline_total=timeline.baseline_total(session, check_in),
+                baseline=timeline.baseline_for(session, check_in, grace=grace),
                 now=now,
             )
     except IntegrityError:
@@ -180,6 +184,94 @@ def submit(
             raise
         return existing
     return Outcome(check_in, created=True, alerts=raised)
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One item of an offline sync as sent, and what reading it gave: a submission, or the
+    reason it could not be read."""
+
+    raw: object
+    submission: Submission | None = None
+    unreadable: DomainError | None = None
+
+
+@dataclass
+class BatchResult:
+    id: str | None
+    status: int
+    outcome: Outcome | None = None
+    problem: DomainError | None = None
+    # A refused item whose answers endorse a safety item: crisis information, "not sent".
+    endorses_safety_item: bool = False
+
+
+class ItemFailed(DomainError):
+    status = 500
+    type = "internal-error"
+    title = "Internal Server Error"
+
+
+def submit_batch(
+    session: Session,
+    registry: Registry,
+    *,
+    actor: Actor,
+    patient: Patient,
+    items: list[BatchItem],
+    now: dt.datetime,
+    grace: dt.timedelta,
+) -> list[BatchResult]:
+    """Each item stored or refused on its own, in input order, with the status it would have
+    had alone. Each runs in its own savepoint: an unexpected error in one item becomes that
+    item's problem (logged with the request id) and the others are stored."""
+    results = []
+    for index, item in enumerate(items):
+        raw_id = item.raw.get("id") if isinstance(item.raw, dict) else None
+        result = BatchResult(id=raw_id if isinstance(raw_id, str) else None, status=0)
+        try:
+            if item.submission is None:
+                raise item.unreadable or Invalid("The check-in could not be read.")
+            with session.begin_nested():
+                outcome = submit(
+                    session,
+                    registry,
+                    actor=actor,
+                    patient=patient,
+                    submission=item.submission,
+                    now=now,
+                    grace=grace,
+                )
+        except DomainError as error:
+            result.status, result.problem = error.status, error
+        except Exception:
+            log.exception("batch item failed", extra={"event": "batch_item_failed", "item": index})
+            result.status = 500
+            result.problem = ItemFailed(
+                "This check-in could not be processed and was not stored; send it again later."
+            )
+        else:
+            result.id, result.outcome = str(outcome.check_in.id), outcome
+            result.status = 201 if outcome.created else 200
+        result.endorses_safety_item = result.outcome is None and endorses_safety_item(
+            registry, item.raw
+        )
+        results.append(result)
+    return results
+
+
+def endorses_safety_item(registry: Registry, body: object) -> bool:
+    """Whether a submitted body (one check-in, or a batch of them) endorses a safety item, read
+    as leniently as possible: a refusal for any other reason must still show crisis
+    information, worded for answers that were not sent."""
+    items = body.get("check_ins") if isinstance(body, dict) and "check_ins" in body else [body]
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict) or not isinstance(item.get("questionnaire"), str):
+            continue
+        definition = registry.find(item["questionnaire"])
+        if definition is not None and endorsed_safety_flags(definition, item.get("answers")):
+            return True
+    return False
 
 
 def get_check_in(session: Session, actor: Actor, check_in_id: uuid.UUID) -> CheckIn:

@@ -31,6 +31,20 @@ SIDE_EFFECTS = (
     "other",
 )
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+# Beyond these, a date is a typing mistake rather than a plan.
+COURSE_DATES_AHEAD = dt.timedelta(days=366)
+SCHEDULE_AHEAD = dt.timedelta(days=2 * 366)
+
+
+def _check_course_dates(course: Course, now: dt.datetime) -> None:
+    latest = (now + COURSE_DATES_AHEAD).date()
+    errors = {
+        name: ["Must not be more than a year from today."]
+        for name in ("started_on", "completed_on")
+        if getattr(course, name) is not None and getattr(course, name) > latest
+    }
+    if errors:
+        raise Invalid(errors=errors)
 
 
 def _set_instants(course: Course, patient: Patient) -> None:
@@ -69,6 +83,7 @@ def create_course(
         created_at=now,
         created_by=actor.user_id,
     )
+    _check_course_dates(course, now)
     _set_instants(course, patient)
     session.add(course)
     session.flush()
@@ -105,6 +120,7 @@ def update_course(
     course_id: uuid.UUID,
     expected_version: int | None,
     changes: dict,
+    now: dt.datetime,
 ) -> Course:
     course = get_course(session, actor, course_id)
     check_version(course.version, expected_version)
@@ -126,6 +142,7 @@ def update_course(
         raise Invalid(errors={"completed_on": ["Only a completed course has an end date."]})
     if course.completed_on is not None and course.completed_on < course.started_on:
         raise Invalid(errors={"completed_on": ["Must not be before started_on."]})
+    _check_course_dates(course, now)
     _set_instants(course, session.get_one(Patient, course.patient_id))
     session.flush()
     return course
@@ -145,6 +162,8 @@ def _check_infusion(infusion: Infusion, now: dt.datetime) -> None:
             raise Invalid(errors=errors)
     if infusion.status == "scheduled" and infusion.scheduled_for is None:
         raise Invalid(errors={"scheduled_for": ["Required for a scheduled infusion."]})
+    if infusion.scheduled_for is not None and infusion.scheduled_for > now + SCHEDULE_AHEAD:
+        raise Invalid(errors={"scheduled_for": ["Must not be more than two years ahead."]})
 
 
 INFUSION_FIELDS = (

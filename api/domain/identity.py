@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.db import rows_affected
@@ -23,10 +24,13 @@ from api.domain.credentials import (
 )
 from api.domain.errors import Conflict, Invalid, Unauthorized
 from api.models import Clinic, EnrollmentCode, Patient, RefreshFamily, RefreshToken, User
+from api.models.identity import STAFF_ROLES
 
 BAD_CREDENTIALS = "The email or password is incorrect."
 BAD_REFRESH = "The refresh token is invalid or has expired."
-BAD_CODE = "The enrollment code is invalid or has expired."
+# One answer for a wrong, spent or expired code and for an email that cannot be used with it,
+# so enrollment never tells whether an address has an account somewhere.
+BAD_CODE = "The enrollment code is invalid or has expired, or cannot be used with this email."
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,14 @@ class LoginFailed(Unauthorized):
         self.locked_now = locked_now
 
 
+class PasswordChangeFailed(Invalid):
+    def __init__(self, *, locked_now: bool):
+        super().__init__(
+            "The current password is incorrect.", errors={"current_password": ["Incorrect."]}
+        )
+        self.locked_now = locked_now
+
+
 class RefreshFailed(Unauthorized):
     def __init__(self, *, user_id: uuid.UUID | None = None, reuse: bool = False):
         super().__init__(BAD_REFRESH)
@@ -69,9 +81,19 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+def email_taken(session: Session, email: str) -> bool:
+    """Whether an account that can sign in has this email (login takes only email and
+    password, so an enrolled email names one account across all clinics)."""
+    return bool(
+        session.scalar(
+            select(func.count()).where(User.email == email, User.password_hash.is_not(None))
+        )
+    )
+
+
 def refuse_taken_email(session: Session, email: str) -> None:
-    """Emails name one account across all clinics (login takes only email and password)."""
-    if session.scalar(select(func.count()).where(User.email == email)):
+    """For operators (the CLI), who may be told that an address is taken."""
+    if email_taken(session, email):
         raise Conflict(
             "An account with this email already exists.",
             errors={"email": ["Already registered."]},
@@ -123,25 +145,36 @@ def login(
 
     The caller commits before answering a failure so the failure count survives the 401.
     """
-    user = session.scalar(select(User).where(User.email == normalize_email(email)))
-    if user is None or not user.is_active or user.password_hash is None:
+    user = session.scalar(
+        select(User).where(User.email == normalize_email(email), User.password_hash.is_not(None))
+    )
+    if user is None or not user.is_active:
         settings.passwords.verify(None, password)  # the same cost as a real check
         raise LoginFailed(user=user)
     matches = settings.passwords.verify(user.password_hash, password)
-    if user.locked_until is not None and user.locked_until > now:
+    if is_locked(user, now):
         raise LoginFailed(user=user)
     if not matches:
-        user.failed_logins += 1
-        locked_now = user.failed_logins >= settings.lockout_threshold
-        if locked_now:
-            user.locked_until = now + settings.lockout_duration
-            user.failed_logins = 0
-        raise LoginFailed(user=user, locked_now=locked_now)
+        raise LoginFailed(user=user, locked_now=count_failure(user, settings, now))
     user.failed_logins = 0
     user.locked_until = None
-    if settings.passwords.needs_rehash(user.password_hash):
+    if user.password_hash and settings.passwords.needs_rehash(user.password_hash):
         user.password_hash = settings.passwords.hash(password)
     return user, start_session(session, settings, user=user, now=now)
+
+
+def is_locked(user: User, now: dt.datetime) -> bool:
+    return user.locked_until is not None and user.locked_until > now
+
+
+def count_failure(user: User, settings: IdentitySettings, now: dt.datetime) -> bool:
+    """One more wrong password; lock the account once the threshold is reached (True then)."""
+    user.failed_logins += 1
+    if user.failed_logins < settings.lockout_threshold:
+        return False
+    user.locked_until = now + settings.lockout_duration
+    user.failed_logins = 0
+    return True
 
 
 def revoke_family(session: Session, family_id: uuid.UUID, *, reason: str, now: dt.datetime):
@@ -218,6 +251,16 @@ def logout(
     return row.user_id
 
 
+def cancel_codes(session: Session, target, *, now: dt.datetime) -> None:
+    """Unused codes matching `target` stop working."""
+    session.execute(
+        update(EnrollmentCode)
+        .where(target, EnrollmentCode.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def _new_code(
     session: Session,
     settings: IdentitySettings,
@@ -234,12 +277,7 @@ def _new_code(
         if patient_id
         else (EnrollmentCode.user_id == user_id)
     )
-    session.execute(
-        update(EnrollmentCode)
-        .where(target, EnrollmentCode.used_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    cancel_codes(session, target, now=now)
     code = new_enrollment_code()
     expires_at = now + settings.enrollment_lifetime
     session.add(
@@ -286,8 +324,14 @@ def enroll(
     password: str,
     now: dt.datetime,
 ) -> tuple[User, TokenPair]:
-    """Redeem a code: a patient gets a new account; an invited staff member sets a password."""
+    """Redeem a code: a patient gets a new account; an invited staff member sets a password.
+
+    An email that already names an account answers exactly as a bad code does, and leaves the
+    code unspent; a deactivated account is never reactivated by a code."""
     check_password_strength(password)
+    email = normalize_email(email)
+    if email_taken(session, email):
+        raise Unauthorized(BAD_CODE)
     digest = secret_digest(settings.secret_key, normalize_code(code))
     # Claim the code atomically so two redemptions of one code cannot both succeed.
     claimed = rows_affected(
@@ -306,9 +350,10 @@ def enroll(
     enrollment = session.scalars(
         select(EnrollmentCode).where(EnrollmentCode.code_hash == digest)
     ).one()
-    email = normalize_email(email)
     if enrollment.user_id is not None:
         user = session.get_one(User, enrollment.user_id)
+        if user.deactivated_at is not None or user.password_hash is not None:
+            raise Unauthorized(BAD_CODE)
         if user.email != email:
             raise Invalid(
                 "This invitation was sent to another email address.",
@@ -320,7 +365,6 @@ def enroll(
         patient = session.get_one(Patient, enrollment.patient_id)
         if patient.user_id is not None:
             raise Unauthorized(BAD_CODE)
-        refuse_taken_email(session, email)
         user = User(
             id=uuid.uuid4(),
             clinic_id=patient.clinic_id,
@@ -331,8 +375,13 @@ def enroll(
             is_active=True,
             created_at=now,
         )
-        session.add(user)
-        session.flush()
+        try:
+            with session.begin_nested():
+                session.add(user)
+                session.flush()
+        except IntegrityError:
+            # The same email enrolled a moment ago, concurrently.
+            raise Unauthorized(BAD_CODE) from None
         patient.user_id = user.id
     session.flush()
     return user, start_session(session, settings, user=user, now=now)
@@ -347,13 +396,17 @@ def change_password(
     new_password: str,
     now: dt.datetime,
 ) -> None:
-    """Set a new password and sign out every session, this one included."""
+    """Set a new password and sign out every session, this one included.
+
+    A wrong current password counts toward the lockout like a failed sign-in. Reaching it also
+    signs out every session, since whoever is guessing holds one of them."""
     user = session.get_one(User, actor.user_id)
-    if not settings.passwords.verify(user.password_hash, current_password):
-        raise Invalid(
-            "The current password is incorrect.",
-            errors={"current_password": ["Incorrect."]},
-        )
+    matches = settings.passwords.verify(user.password_hash, current_password)
+    if is_locked(user, now) or not matches:
+        locked_now = not is_locked(user, now) and count_failure(user, settings, now)
+        if locked_now:
+            revoke_all_families(session, user.id, reason="locked", now=now)
+        raise PasswordChangeFailed(locked_now=locked_now)
     check_password_strength(new_password)
     user.password_hash = settings.passwords.hash(new_password)
     revoke_all_families(session, user.id, reason="password_changed", now=now)
@@ -398,10 +451,22 @@ def invite_staff(
     role: str,
     now: dt.datetime,
 ) -> tuple[User, str, dt.datetime]:
-    """A staff account without a password, and the code that lets its owner set one."""
+    """A staff account without a password, and the code that lets its owner set one.
+
+    Only an address already on this clinic's staff is refused (the admin sees the staff list);
+    an address used elsewhere is invited like any other, and its code will not redeem."""
     require_clinic_admin(actor, clinic_id)
     email = normalize_email(email)
-    refuse_taken_email(session, email)
+    on_staff = session.scalar(
+        select(func.count()).where(
+            User.email == email, User.clinic_id == clinic_id, User.role.in_(STAFF_ROLES)
+        )
+    )
+    if on_staff:
+        raise Conflict(
+            "This email is already on your clinic's staff.",
+            errors={"email": ["Already on the staff list."]},
+        )
     user = User(
         id=uuid.uuid4(),
         clinic_id=clinic_id,
@@ -441,6 +506,8 @@ def set_staff_active(
     if active and user.password_hash is None:
         raise Conflict("This person has not enrolled yet.")
     user.is_active = active
+    user.deactivated_at = None if active else now
     if not active:
         revoke_all_families(session, user.id, reason="deactivated", now=now)
+        cancel_codes(session, EnrollmentCode.user_id == user.id, now=now)
     return user

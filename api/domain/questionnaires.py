@@ -99,6 +99,8 @@ class Definition:
     flags: tuple[Flag, ...]
     alerts: tuple[AlertRule, ...]
     change: dict
+    # At most one of this instrument in so many days (None: no limit); CLINICAL.md.
+    minimum_interval_days: int | None
     loinc: dict
     licence: str
     examples: tuple[Example, ...]
@@ -134,6 +136,7 @@ REQUIRED_KEYS = (
     "flags",
     "alerts",
     "change",
+    "measurement",
     "loinc",
     "licence",
     "examples",
@@ -218,10 +221,22 @@ def parse(raw: Any) -> Definition:
     change = raw["change"]
     for name in ("response", "remission", "reliable_change", "mcid"):
         _require(name in change, f"change threshold {name!r} is missing (null if undefined)")
-        _require(
-            change[name] is None or change[name].get("source"),
-            f"change threshold {name!r} has no source",
-        )
+    for name, rule in change.items():
+        _require(rule is None or rule.get("source"), f"change threshold {name!r} has no source")
+    sustained = change.get("sustained_deterioration")
+    if sustained is not None:
+        for name in ("ratings", "distinct_days", "points"):
+            _require(
+                isinstance(sustained.get(name), int) and sustained[name] > 0,
+                f"sustained_deterioration needs a positive whole {name}",
+            )
+    measurement = raw["measurement"]
+    interval = measurement.get("minimum_interval_days")
+    _require(
+        interval is None or (isinstance(interval, int) and interval > 0),
+        "measurement.minimum_interval_days must be a positive whole number or null",
+    )
+    _require(bool(measurement.get("source")), "measurement has no source")
     definition = Definition(
         key=raw["key"],
         version=str(raw["version"]),
@@ -241,6 +256,7 @@ def parse(raw: Any) -> Definition:
         flags=flags,
         alerts=alerts,
         change=change,
+        minimum_interval_days=interval,
         loinc=raw["loinc"],
         licence=raw["licence"],
         examples=tuple(
@@ -334,6 +350,11 @@ class Registry:
 
     def get(self, key: str) -> Definition | None:
         return self._by_key.get(key)
+
+    def find(self, key: str) -> Definition | None:
+        """The definition for a key as a person might type it ("PHQ9 "), for leniency where
+        strictness would hide something, never to accept a submission."""
+        return self.get(key) or self.get(key.strip().lower())
 
     def all(self) -> list[Definition]:
         return sorted(self._by_key.values(), key=lambda d: d.key)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -14,25 +14,47 @@ from api.domain.questionnaires import Registry
 from api.domain.timeline import infusion_phase, local_midnight
 from api.models import CheckIn, Course, Infusion, Patient
 
-RULE_TYPES = ("before_each_infusion", "after_each_infusion", "every_n_days")
+RULE_TYPES = ("at_baseline", "before_each_infusion", "after_each_infusion", "every_n_days")
 PHASES = ("baseline", "induction", "maintenance", "follow_up")
 DEFAULT_BEFORE_HOURS = 48
 DEFAULT_AFTER_OFFSET_HOURS = 24
 DEFAULT_AFTER_WINDOW_HOURS = 24
+# With no infusion scheduled yet, the baseline check-in is due within a week of the start.
+DEFAULT_BASELINE_DAYS = 7
 # A scheduled infusion stays "next" for a while after its time, so a missed pre-infusion
 # check-in shows as overdue until the infusion is recorded.
 SCHEDULED_GRACE = dt.timedelta(hours=24)
+AFTER_FIRST_INFUSION = ["induction", "maintenance"]
+
+
+def _weekly_with_baseline(questionnaire: str, before_infusions: bool) -> list[dict]:
+    """CLINICAL.md "Measurement and recall periods": a baseline as soon as the course starts,
+    then weekly in every phase after the first infusion (relapse comes when no infusion is
+    scheduled); before each infusion too, unless one was completed in the last 7 days."""
+    rules: list[dict] = [{"questionnaire": questionnaire, "type": "at_baseline"}]
+    if before_infusions:
+        rules.append(
+            {
+                "questionnaire": questionnaire,
+                "type": "before_each_infusion",
+                "window_hours": DEFAULT_BEFORE_HOURS,
+            }
+        )
+    rules.append(
+        {
+            "questionnaire": questionnaire,
+            "type": "every_n_days",
+            "days": 7,
+            "phases": AFTER_FIRST_INFUSION,
+        }
+    )
+    return rules
+
 
 DEFAULT_PLANS = {
-    "depression": [
-        {"questionnaire": "phq9", "type": "before_each_infusion", "window_hours": 48},
-        {"questionnaire": "phq9", "type": "every_n_days", "days": 7, "phases": ["maintenance"]},
-    ],
-    "anxiety": [
-        {"questionnaire": "gad7", "type": "before_each_infusion", "window_hours": 48},
-        {"questionnaire": "gad7", "type": "every_n_days", "days": 7, "phases": ["maintenance"]},
-    ],
-    "ptsd": [{"questionnaire": "pcl5", "type": "every_n_days", "days": 7}],
+    "depression": _weekly_with_baseline("phq9", before_infusions=True),
+    "anxiety": _weekly_with_baseline("gad7", before_infusions=True),
+    "ptsd": _weekly_with_baseline("pcl5", before_infusions=False),
     "chronic_pain": [{"questionnaire": "pain", "type": "every_n_days", "days": 1}],
 }
 
@@ -84,6 +106,13 @@ class Timeline:
         number, infusion = last
         return infusion_phase(number, self.course.induction_infusions, infusion.phase_override)
 
+    def last_check_in(self, questionnaire: str, at: dt.datetime) -> CheckIn | None:
+        """The latest check-in of this instrument completed at or before `at`."""
+        done = [
+            c for c in self.check_ins if c.questionnaire == questionnaire and c.completed_at <= at
+        ]
+        return done[-1] if done else None
+
     def check_in_between(
         self, questionnaire: str, start: dt.datetime, end: dt.datetime
     ) -> CheckIn | None:
@@ -107,6 +136,22 @@ class Timeline:
         return f"{local.day} {local.strftime('%B')}"
 
 
+def check_plan_rule(rule: dict, minimum_interval_days: int | None) -> str | None:
+    """Why a plan rule would ask an instrument more often than its recall period allows
+    (CLINICAL.md: PHQ-9, GAD-7 and PCL-5 at most once in 7 days), or None."""
+    if (
+        rule["type"] == "every_n_days"
+        and minimum_interval_days is not None
+        and rule["days"] < minimum_interval_days
+        and not rule.get("allow_short_interval")
+    ):
+        return (
+            f"At least {minimum_interval_days} days for this questionnaire; set "
+            "allow_short_interval: true to ask it more often."
+        )
+    return None
+
+
 def window_status(start: dt.datetime, end: dt.datetime, at: dt.datetime, done: bool) -> str:
     if done:
         return "done"
@@ -125,6 +170,34 @@ def _item(rule, timeline, at, start, end, reason, infusion_id=None) -> DueItem:
         status=window_status(start, end, at, found is not None),
         reason=reason,
         infusion_id=infusion_id,
+        check_in_id=found.id if found else None,
+    )
+
+
+def at_baseline(rule, timeline, at, name) -> DueItem | None:
+    """Due as soon as the course starts, until the first infusion (or within a week when none
+    is scheduled); a check-in in the course's look-back counts. Gone once an infusion is given:
+    the baseline can no longer be taken."""
+    if timeline.completed:
+        return None
+    course = timeline.course
+    upcoming = timeline.scheduled[0] if timeline.scheduled else None
+    if upcoming is not None:
+        end = upcoming.scheduled_for
+        reason = f"{name} baseline, before infusion 1 on {timeline.day_words(end, at)}"
+    else:
+        first_day = course.started_on + dt.timedelta(days=DEFAULT_BASELINE_DAYS)
+        end = local_midnight(first_day, timeline.timezone) - dt.timedelta(microseconds=1)
+        reason = f"{name} baseline, before the first infusion"
+    found = timeline.check_in_between(rule["questionnaire"], course.window_start, end)
+    return DueItem(
+        questionnaire=rule["questionnaire"],
+        rule=rule["type"],
+        due_from=timeline.local(course.starts_at),
+        due_by=timeline.local(end),
+        status=window_status(course.starts_at, end, at, found is not None),
+        reason=reason,
+        infusion_id=upcoming.id if upcoming else None,
         check_in_id=found.id if found else None,
     )
 
@@ -188,7 +261,38 @@ def every_n_days(rule, timeline, at, name) -> DueItem | None:
     return previous if applied_then and previous.status == "overdue" else current
 
 
+def spaced(item: DueItem, timeline: Timeline, at: dt.datetime, interval_days: int) -> DueItem:
+    """At most one of an instrument in `interval_days` (CLINICAL.md): an open window is put off
+    until the interval since the last one has passed, and skipped ("done") when that is after
+    the window closes."""
+    if item.status not in ("due", "upcoming"):
+        return item
+    last = timeline.last_check_in(item.questionnaire, at)
+    if last is None:
+        return item
+    allowed_from = last.completed_at + dt.timedelta(days=interval_days)
+    when = f"{timeline.day_words(last.completed_at, at)}"
+    if allowed_from > item.due_by:
+        return replace(
+            item,
+            status="done",
+            check_in_id=last.id,
+            reason=f"{item.reason}: not needed, one was completed {when} "
+            f"(at most one in {interval_days} days)",
+        )
+    if allowed_from > max(at, item.due_from):
+        return replace(
+            item,
+            status="upcoming",
+            due_from=timeline.local(allowed_from),
+            reason=f"{item.reason}: from {timeline.day_words(allowed_from, at)}, as one was "
+            f"completed {when} (at most one in {interval_days} days)",
+        )
+    return item
+
+
 EVALUATORS = {
+    "at_baseline": at_baseline,
     "before_each_infusion": before_each_infusion,
     "after_each_infusion": after_each_infusion,
     "every_n_days": every_n_days,
@@ -246,6 +350,9 @@ def due_items(
         definition = registry.get(rule["questionnaire"])
         name = definition.short_title if definition else rule["questionnaire"]
         item = EVALUATORS[rule["type"]](rule, timeline, at, name)
+        interval = definition.minimum_interval_days if definition else None
+        if item is not None and interval and not rule.get("allow_short_interval"):
+            item = spaced(item, timeline, at, interval)
         if item is not None:
             items.append(item)
     order = {"overdue": 0, "due": 1, "upcoming": 2, "done": 3}

@@ -1,23 +1,28 @@
 """Where each check-in sits on the treatment timeline (PRODUCT.md §3), computed when read.
 
 Nothing here is stored: infusion numbers, phases and check-in contexts are derived from the
-infusions in SQL each time, so back-filled, cancelled or re-dated infusions are reflected at
-once without any recomputation step.
+infusions each time, so back-filled, cancelled or re-dated infusions are reflected at once
+without any recomputation step.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CTE, Select, func, select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.orm import Session
 
 from api.models import CheckIn, Course, Infusion
 
 LOOKBACK = dt.timedelta(days=30)
+# A check-in this soon after an infusion's start was filled in the chair (configurable).
+DEFAULT_IN_CHAIR_GRACE = dt.timedelta(minutes=15)
+# CLINICAL.md: a scale taken within 72 hours after an infusion reflects its acute effect.
+ACUTE_EFFECT = dt.timedelta(hours=72)
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,8 @@ class Context:
 class Baseline:
     check_in: CheckIn
     source: str  # "pre_infusion" or "first_available"
+    # A first_available baseline taken within 72 hours after an infusion (its acute effect).
+    acute_effect: bool = False
 
 
 def infusion_phase(number: int, induction_infusions: int, override: str | None) -> str:
@@ -61,162 +68,192 @@ def course_instants(
     return {"starts_at": starts_at, "window_start": starts_at - LOOKBACK, "ends_at": ends_at}
 
 
-def numbered_infusions(*where) -> CTE:
-    """Completed infusions with their number: order by administration time within the course."""
-    number = func.row_number().over(
-        partition_by=Infusion.course_id, order_by=(Infusion.administered_at, Infusion.id)
+@dataclass(frozen=True)
+class GivenInfusion:
+    """A completed infusion with its number: its order by administration time in the course."""
+
+    id: uuid.UUID
+    course_id: uuid.UUID
+    number: int
+    administered_at: dt.datetime
+    phase_override: str | None
+
+
+def given_infusions(
+    session: Session, course_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, list[GivenInfusion]]:
+    """Each course's completed infusions, numbered, in order (one query)."""
+    given: dict[uuid.UUID, list[GivenInfusion]] = {course_id: [] for course_id in course_ids}
+    if not given:
+        return given
+    rows = session.execute(
+        select(Infusion.id, Infusion.course_id, Infusion.administered_at, Infusion.phase_override)
+        .where(Infusion.course_id.in_(given), Infusion.status == "completed")
+        .order_by(Infusion.course_id, Infusion.administered_at, Infusion.id)
     )
-    return (
-        select(
-            Infusion.id,
-            Infusion.course_id,
-            Infusion.administered_at,
-            Infusion.phase_override,
-            number.label("number"),
+    for row in rows:
+        in_course = given[row.course_id]
+        in_course.append(
+            GivenInfusion(
+                row.id, row.course_id, len(in_course) + 1, row.administered_at, row.phase_override
+            )
         )
-        .where(Infusion.status == "completed", *where)
-        .cte("numbered")
-    )
+    return given
 
 
 def infusion_numbers(session: Session, course_id: uuid.UUID) -> dict[uuid.UUID, int]:
-    numbered = numbered_infusions(Infusion.course_id == course_id)
-    return dict(session.execute(select(numbered.c.id, numbered.c.number)).all())
+    return {i.id: i.number for i in given_infusions(session, [course_id])[course_id]}
 
 
-def course_at(patient_id, instant) -> Select:
-    """The course an instant belongs to: the patient's latest course whose 30-day look-back
-    has begun by then. Takes values or columns, so one rule serves rows and queries."""
-    return (
-        select(Course)
-        .where(Course.patient_id == patient_id, Course.window_start <= instant)
-        .order_by(Course.starts_at.desc(), Course.id.desc())
-        .limit(1)
-    )
+def course_id_at(patient_id, instant):
+    """The id of the course an instant belongs to: the course whose span (start to end; no end
+    while active) holds it; failing that, the nearest later course whose 30-day look-back holds
+    it; failing that, the latest course that ended before it (its follow-up). Takes values or
+    columns, so one rule serves rows and queries (correlated only in WHERE clauses, which
+    SQLite requires)."""
 
-
-def contexts(session: Session, check_ins: list[CheckIn]) -> dict[uuid.UUID, Context]:
-    """The context of each check-in, in one query however many there are."""
-    if not check_ins:
-        return {}
-    ids = [c.id for c in check_ins]
-    patient_ids = {c.patient_id for c in check_ins}
-    numbered = numbered_infusions(Infusion.patient_id.in_(patient_ids))
-    placed = (
-        select(
-            CheckIn.id.label("check_in_id"),
-            CheckIn.completed_at.label("completed_at"),
-            course_at(CheckIn.patient_id, CheckIn.completed_at)
-            .with_only_columns(Course.id)
-            .correlate(CheckIn)
+    def first(condition, *order) -> ScalarSelect:
+        return (
+            select(Course.id)
+            .where(Course.patient_id == patient_id, condition)
+            .order_by(*order)
+            .limit(1)
             .scalar_subquery()
-            .label("course_id"),
         )
-        .where(CheckIn.id.in_(ids))
-        .subquery("placed")
-    )
-    latest_infusion = (
-        select(numbered.c.id)
-        .where(
-            numbered.c.course_id == placed.c.course_id,
-            numbered.c.administered_at <= placed.c.completed_at,
-        )
-        .order_by(numbered.c.administered_at.desc(), numbered.c.id.desc())
-        .limit(1)
-        .correlate(placed)
-        .scalar_subquery()
-    )
-    with_infusion = select(placed, latest_infusion.label("infusion_id")).subquery("with_infusion")
-    rows = session.execute(
-        select(
-            with_infusion.c.check_in_id,
-            with_infusion.c.completed_at,
+
+    latest = (Course.starts_at.desc(), Course.id.desc())
+    return func.coalesce(
+        first(
+            (Course.starts_at <= instant) & (Course.ends_at.is_(None) | (instant < Course.ends_at)),
+            *latest,
+        ),
+        first(
+            (Course.window_start <= instant) & (instant < Course.starts_at),
+            Course.starts_at,
             Course.id,
-            Course.status,
-            Course.ends_at,
-            Course.induction_infusions,
-            numbered.c.number,
-            numbered.c.administered_at,
-            numbered.c.phase_override,
-        )
-        .select_from(with_infusion)
-        .outerjoin(Course, Course.id == with_infusion.c.course_id)
-        .outerjoin(numbered, numbered.c.id == with_infusion.c.infusion_id)
+        ),
+        first(Course.ends_at <= instant, *latest),
     )
-    return {row.check_in_id: _context(row) for row in rows}
 
 
-def _context(row) -> Context:
-    if row.id is None:
+def last_given(
+    infusions: list[GivenInfusion], at: dt.datetime, grace: dt.timedelta
+) -> GivenInfusion | None:
+    """The latest infusion given before `at`. One given less than `grace` earlier does not
+    count yet: a form filled in the chair during an infusion describes the time before it."""
+    given = [i for i in infusions if i.administered_at + grace < at]
+    return given[-1] if given else None
+
+
+def context_of(
+    completed_at: dt.datetime,
+    course: Course | None,
+    infusions: list[GivenInfusion],
+    grace: dt.timedelta,
+) -> Context:
+    """Where an instant sits in a course (PRODUCT.md §3); a pure function."""
+    if course is None:
         return Context()
-    ended = row.status == "completed" and row.ends_at and row.completed_at >= row.ends_at
-    if row.number is None:
-        return Context(course_id=row.id, phase="follow_up" if ended else "baseline")
+    ended = course.status == "completed" and course.ends_at and completed_at >= course.ends_at
+    infusion = last_given(infusions, completed_at, grace)
+    if infusion is None:
+        return Context(course_id=course.id, phase="follow_up" if ended else "baseline")
     return Context(
-        course_id=row.id,
+        course_id=course.id,
         phase="follow_up"
         if ended
-        else infusion_phase(row.number, row.induction_infusions, row.phase_override),
-        infusion_number=row.number,
-        days_since_infusion=days_between(row.administered_at, row.completed_at),
+        else infusion_phase(infusion.number, course.induction_infusions, infusion.phase_override),
+        infusion_number=infusion.number,
+        days_since_infusion=days_between(infusion.administered_at, completed_at),
     )
 
 
-def course_span_end(session: Session, course: Course) -> dt.datetime | None:
-    """Where the next course's look-back begins: this course's check-ins end there."""
-    return session.scalar(
-        select(func.min(Course.window_start)).where(
-            Course.patient_id == course.patient_id, Course.starts_at > course.starts_at
+def contexts(
+    session: Session, check_ins: list[CheckIn], *, grace: dt.timedelta
+) -> dict[uuid.UUID, Context]:
+    """The context of each check-in, in three queries however many there are."""
+    if not check_ins:
+        return {}
+    placed: dict[uuid.UUID, uuid.UUID | None] = {
+        row.id: row.course_id
+        for row in session.execute(
+            select(
+                CheckIn.id,
+                course_id_at(CheckIn.patient_id, CheckIn.completed_at).label("course_id"),
+            ).where(CheckIn.id.in_([c.id for c in check_ins]))
         )
+    }
+    course_ids = {course_id for course_id in placed.values() if course_id is not None}
+    courses = (
+        {c.id: c for c in session.scalars(select(Course).where(Course.id.in_(course_ids)))}
+        if course_ids
+        else {}
     )
+    given = given_infusions(session, course_ids)
+    found = {}
+    for check_in in check_ins:
+        course_id = placed.get(check_in.id)
+        course = courses.get(course_id) if course_id else None
+        infusions = given.get(course_id, []) if course_id else []
+        found[check_in.id] = context_of(check_in.completed_at, course, infusions, grace)
+    return found
 
 
-def first_infusion_at(session: Session, course: Course) -> dt.datetime | None:
-    return session.scalar(
-        select(func.min(Infusion.administered_at)).where(
-            Infusion.course_id == course.id, Infusion.status == "completed"
-        )
-    )
+def choose_baselines(
+    check_ins: list[CheckIn], infusions: list[GivenInfusion], grace: dt.timedelta
+) -> dict[str, Baseline]:
+    """Per instrument: the latest check-in at or before the first infusion (within the in-chair
+    grace) and no more than 30 days before it; failing that, the first one ("first_available").
+    `check_ins` are a course's final check-ins in time order; a pure function."""
+    first = infusions[0].administered_at if infusions else None
+    found: dict[str, Baseline] = {}
+    for check_in in check_ins:
+        at = check_in.completed_at
+        pre_infusion = first is None or (first - LOOKBACK <= at <= first + grace)
+        if pre_infusion:
+            # In time order: a later pre-infusion check-in replaces an earlier one.
+            found[check_in.questionnaire] = Baseline(check_in, "pre_infusion")
+        elif check_in.questionnaire not in found:
+            latest = last_given(infusions, at, grace)
+            acute = latest is not None and at - latest.administered_at <= ACUTE_EFFECT
+            found[check_in.questionnaire] = Baseline(check_in, "first_available", acute)
+    return found
 
 
 def baselines(
-    session: Session, course: Course, questionnaires: list[str] | None = None
+    session: Session,
+    course: Course,
+    questionnaires: list[str] | None = None,
+    *,
+    grace: dt.timedelta,
 ) -> dict[str, Baseline]:
-    """Per instrument: the latest final check-in at or before the first infusion and no more
-    than 30 days before it; failing that, the course's first check-in ("first_available")."""
-    span_end = course_span_end(session, course)
-    first = first_infusion_at(session, course)
+    """Each instrument's baseline among the check-ins that belong to the course."""
     stmt = select(CheckIn).where(
         CheckIn.patient_id == course.patient_id,
         CheckIn.status == "final",
         CheckIn.completed_at >= course.window_start,
+        course_id_at(CheckIn.patient_id, CheckIn.completed_at) == course.id,
     )
-    if span_end is not None:
-        stmt = stmt.where(CheckIn.completed_at < span_end)
     if questionnaires:
         stmt = stmt.where(CheckIn.questionnaire.in_(questionnaires))
-    found: dict[str, Baseline] = {}
-    for check_in in session.scalars(stmt.order_by(CheckIn.completed_at, CheckIn.id)):
-        pre_infusion = first is None or (first - LOOKBACK <= check_in.completed_at <= first)
-        current = found.get(check_in.questionnaire)
-        if pre_infusion:
-            # Ordered by time: a later pre-infusion check-in replaces an earlier one.
-            found[check_in.questionnaire] = Baseline(check_in, "pre_infusion")
-        elif current is None:
-            found[check_in.questionnaire] = Baseline(check_in, "first_available")
-    return found
+    check_ins = list(session.scalars(stmt.order_by(CheckIn.completed_at, CheckIn.id)))
+    return choose_baselines(check_ins, given_infusions(session, [course.id])[course.id], grace)
 
 
 def course_of(session: Session, check_in: CheckIn) -> Course | None:
-    return session.scalar(course_at(check_in.patient_id, check_in.completed_at))
+    course_id = session.scalar(select(course_id_at(check_in.patient_id, check_in.completed_at)))
+    return session.get(Course, course_id) if course_id else None
 
 
-def baseline_total(session: Session, check_in: CheckIn) -> int | None:
-    """The course baseline this check-in is compared with; None without a course or baseline."""
+def baseline_for(session: Session, check_in: CheckIn, *, grace: dt.timedelta) -> Baseline | None:
+    """The course baseline a new check-in is compared with; None without a course or baseline,
+    or when the check-in is its own baseline."""
     course = course_of(session, check_in)
     if course is None:
         return None
-    baseline = baselines(session, course, [check_in.questionnaire]).get(check_in.questionnaire)
+    baseline = baselines(session, course, [check_in.questionnaire], grace=grace).get(
+        check_in.questionnaire
+    )
     if baseline is None or baseline.check_in.id == check_in.id:
         return None
-    return baseline.check_in.total
+    return baseline

@@ -29,7 +29,7 @@ class Alert(Base):
         ),
         Index("ix_alerts_clinic_id_status", "clinic_id", "status"),
         CheckConstraint("status IN ('open', 'acknowledged', 'resolved')", name="status"),
-        CheckConstraint("priority IN ('urgent', 'high')", name="priority"),
+        CheckConstraint("priority IN ('urgent', 'high', 'normal')", name="priority"),
     )
 
     id: Mapped[uuid.UUID] = id_column()
@@ -39,12 +39,18 @@ class Alert(Base):
     questionnaire: Mapped[str] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(40))
     priority: Mapped[str] = mapped_column(String(10))
-    # 0 for urgent, 1 for high: the inbox sorts on it.
+    # 0 for urgent, 1 for high, 2 for normal: the inbox sorts on it.
     priority_rank: Mapped[int]
     status: Mapped[str] = mapped_column(String(20), default="open")
     raised_at: Mapped[dt.datetime]
     completed_at: Mapped[dt.datetime]
     received_at: Mapped[dt.datetime]
+    # When the latest triggering check-in arrived: a merged occurrence moves the alert up.
+    last_received_at: Mapped[dt.datetime]
+    # What a deterioration alert compared with: the course baseline at the time.
+    baseline_check_in_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("check_ins.id"))
+    baseline_total: Mapped[int | None]
+    baseline_source: Mapped[str | None] = mapped_column(String(20))
     acknowledged_at: Mapped[dt.datetime | None]
     acknowledged_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     acknowledged_note: Mapped[str | None] = mapped_column(Text)

@@ -17,8 +17,10 @@ class Clinic(Base):
     id: Mapped[uuid.UUID] = id_column()
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    # Shown to a patient at once when a safety item is endorsed; null means the default.
+    # Shown to a patient at once when a safety item is endorsed; null means the default. One
+    # text for answers that were stored, one for answers that were not.
     crisis_message: Mapped[str | None] = mapped_column(Text)
+    crisis_message_not_sent: Mapped[str | None] = mapped_column(Text)
     crisis_resources: Mapped[list | None] = mapped_column(JSON)
     # Local protocol parameter, not a standard: an infusion whose peak blood pressure reaches
     # either number is flagged. Null means the service default (INFUSION_BP_THRESHOLD).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, id_column, utcnow
@@ -14,15 +14,28 @@ ROLES = ("patient", "clinician", "clinic_admin")
 STAFF_ROLES = ("clinician", "clinic_admin")
 
 
+ENROLLED = "password_hash IS NOT NULL"
+
+
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint("role IN ('patient', 'clinician', 'clinic_admin')", name="role"),
+        # An email names one account that can sign in. Invitations not yet redeemed may share
+        # an address with an account elsewhere, so inviting never reveals that it exists.
+        Index(
+            "uq_users_email_enrolled",
+            "email",
+            unique=True,
+            sqlite_where=text(ENROLLED),
+            postgresql_where=text(ENROLLED),
+        ),
+        Index("ix_users_email", "email"),
     )
 
     id: Mapped[uuid.UUID] = id_column()
     clinic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinics.id"), index=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
     display_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
     # Null until the user sets a password by enrolling.
@@ -31,6 +44,8 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Set when an admin deactivates the account; nothing but reactivation clears it.
+    deactivated_at: Mapped[dt.datetime | None]
 
 
 class RefreshFamily(Base):

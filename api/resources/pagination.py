@@ -48,5 +48,8 @@ def paged(page: Page, items: list) -> tuple[dict, dict]:
         next_cursor = current_app.extensions["interval.cursors"].encode(page.next_key)
         params = {k: v for k, v in request.args.items() if k != "cursor"}
         params["cursor"] = next_cursor
-        headers["Link"] = f'<{request.base_url}?{urlencode(params)}>; rel="next"'
+        # The configured public address, never the request's Host header (which a client
+        # chooses); without one, the link is relative to the request.
+        base = (current_app.config["PUBLIC_BASE_URL"] or "").rstrip("/")
+        headers["Link"] = f'<{base}{request.path}?{urlencode(params)}>; rel="next"'
     return {"items": items, "next_cursor": next_cursor}, headers

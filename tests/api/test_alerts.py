@@ -47,16 +47,17 @@ def test_clinic_crisis_message_is_used(client, auth, submit, patient, admin, cli
     assert updated.status_code == 200
     safety = submit(patient, check_in_body(i9=1)).get_json()["safety"]
     assert safety == {
+        "answers_sent": True,
         "message": message,
         "resources": [{"name": "Clinic on-call", "phone": "555-0100"}],
     }
 
 
-def test_urgent_alerts_are_never_merged(client, auth, submit, patient, clinician):
+def test_urgent_alerts_of_one_day_merge(client, auth, submit, patient, clinician):
     submit(patient, check_in_body(i9=1))
     submit(patient, check_in_body(i9=2))
-    alerts = inbox(client, auth, clinician)
-    assert [a["kind"] for a in alerts] == ["suicidal_ideation", "suicidal_ideation"]
+    [alert] = inbox(client, auth, clinician)
+    assert (alert["kind"], alert["occurrence_count"]) == ("suicidal_ideation", 2)
 
 
 def test_severe_symptoms_merge_while_open(client, auth, submit, patient, clinician):

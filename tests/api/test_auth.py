@@ -112,7 +112,12 @@ class TestRateLimits:
     def strict_limits(self, app, monkeypatch):
         from api.ratelimit import RateLimits
 
-        limits = RateLimits(storage_uri="memory://", per_address="5/minute", per_account="3/minute")
+        limits = RateLimits(
+            storage_uri="memory://",
+            per_address="5/minute",
+            per_account="3/minute",
+            check_ins="1000/hour",
+        )
         monkeypatch.setitem(app.extensions, "interval.rate_limits", limits)
         return limits
 
@@ -155,6 +160,7 @@ class TestRateLimits:
             storage_uri="redis://127.0.0.1:6379/15",
             per_address="50/minute",
             per_account="2/minute",
+            check_ins="1000/hour",
         )
         limits.reset()
         monkeypatch.setitem(app.extensions, "interval.rate_limits", limits)
@@ -404,8 +410,14 @@ class TestEnrollment:
         assert "password" in response.get_json()["errors"]
         assert self.enroll(client, code).status_code == 201
 
-    def test_existing_email_is_refused(self, client, code, clinician):
-        assert self.enroll(client, code, email=clinician.email).status_code == 409
+    def test_existing_email_answers_as_a_bad_code_and_keeps_the_code(self, client, code, clinician):
+        taken = self.enroll(client, code, email=clinician.email)
+        bad = self.enroll(client, "AAAA-BBBB-CCCC")
+        assert taken.status_code == bad.status_code == 401
+        assert {k: v for k, v in taken.get_json().items() if k != "request_id"} == {
+            k: v for k, v in bad.get_json().items() if k != "request_id"
+        }
+        assert self.enroll(client, code).status_code == 201
 
     def test_reissued_code_replaces_the_old_one(self, client, code, clinician, auth, session):
         from api.models import Patient

@@ -9,6 +9,8 @@ import pytest
 from tests.conftest import check_in_body
 
 NY = "America/New_York"
+BEFORE_EACH = [{"questionnaire": "phq9", "type": "before_each_infusion", "window_hours": 48}]
+WEEKLY_PCL5 = [{"questionnaire": "pcl5", "type": "every_n_days", "days": 7}]
 
 
 @pytest.fixture
@@ -32,7 +34,7 @@ def only(body: dict) -> dict:
 class TestBeforeEachInfusion:
     @pytest.fixture
     def course(self, course_api, ny_patient):
-        course = course_api.start(ny_patient, started_on="2026-11-02")
+        course = course_api.start(ny_patient, started_on="2026-11-02", plan=BEFORE_EACH)
         course_api.schedule(course, "2026-11-05T10:00:00-05:00")  # Thursday
         return course
 
@@ -67,7 +69,7 @@ class TestBeforeEachInfusion:
         assert item["reason"] == "PHQ-9 before infusion 2 on Thursday"
 
     def test_window_crossing_the_end_of_daylight_saving(self, client, auth, ny_patient, course_api):
-        course = course_api.start(ny_patient, started_on="2026-10-26")
+        course = course_api.start(ny_patient, started_on="2026-10-26", plan=BEFORE_EACH)
         course_api.schedule(course, "2026-11-02T10:00:00-05:00")
         item = only(due(client, auth, ny_patient, "2026-10-31T12:00:00-04:00"))
         # 48 real hours: the clock went back an hour on Sunday 1 November, so the window
@@ -125,7 +127,7 @@ class TestEveryNDays:
     def test_a_week_across_daylight_saving_is_seven_local_days(
         self, client, auth, ny_patient, course_api
     ):
-        course_api.start(ny_patient, indications=["ptsd"], started_on="2026-10-29")
+        course_api.start(ny_patient, started_on="2026-10-29", plan=WEEKLY_PCL5)
         item = only(due(client, auth, ny_patient, "2026-10-30T12:00:00Z"))
         assert (item["rule"], item["status"], item["reason"]) == (
             "every_n_days",
@@ -154,7 +156,7 @@ class TestEveryNDays:
     def test_missed_window_is_overdue_until_caught_up(
         self, client, auth, ny_patient, course_api, submit
     ):
-        course_api.start(ny_patient, indications=["ptsd"], started_on="2026-10-01")
+        course_api.start(ny_patient, started_on="2026-10-01", plan=WEEKLY_PCL5)
         item = only(due(client, auth, ny_patient, "2026-10-10T12:00:00-04:00"))
         assert item["status"] == "overdue"
         assert item["due_from"] == "2026-10-01T00:00:00-04:00"
@@ -165,7 +167,19 @@ class TestEveryNDays:
         )
 
     def test_phase_limited_rule_waits_for_maintenance(self, client, auth, ny_patient, course_api):
-        course = course_api.start(ny_patient, started_on="2026-10-01", induction_infusions=2)
+        course = course_api.start(
+            ny_patient,
+            started_on="2026-10-01",
+            induction_infusions=2,
+            plan=[
+                {
+                    "questionnaire": "phq9",
+                    "type": "every_n_days",
+                    "days": 7,
+                    "phases": ["maintenance"],
+                }
+            ],
+        )
         for day in (1, 3):
             course_api.infuse(course, f"2026-10-0{day}T10:00:00-04:00")
         induction = due(client, auth, ny_patient, "2026-10-04T12:00:00-04:00")

@@ -207,6 +207,7 @@ class TestCourses:
         course = course_api.start(patient, indications=["depression", "chronic_pain"])
         assert course["plan_is_default"] is True
         assert [(r["questionnaire"], r["type"]) for r in course["plan"]] == [
+            ("phq9", "at_baseline"),
             ("phq9", "before_each_infusion"),
             ("phq9", "every_n_days"),
             ("pain", "every_n_days"),

@@ -75,6 +75,7 @@ REFERENCE = {
         "min_baseline": 10,
         "reliable_change": 6,
         "mcid": 5,
+        "minimum_interval_days": 7,
     },
     "gad7": {
         "instructions": "Over the last 2 weeks, how often have you been bothered by the "
@@ -101,12 +102,14 @@ REFERENCE = {
         "min_baseline": 10,
         "reliable_change": 4,
         "mcid": 4,
+        "minimum_interval_days": 7,
     },
     "pcl5": {
         "instructions": "Below is a list of problems that people sometimes have in response to a "
         "very stressful experience. Please read each problem and then select one "
         "of the options to indicate how much you have been bothered by that "
-        "problem in the past week.",
+        "problem in the past week. The options include not at all, a little bit, "
+        "moderately, quite a bit, and extremely.",
         "stem": "In the past week, how much were you bothered by:",
         "items": {
             "1": ("Repeated, disturbing, and unwanted memories of the stressful experience?", "B"),
@@ -172,8 +175,9 @@ REFERENCE = {
         "response_points": 10,
         "remission_below": 33,
         "min_baseline": 33,
-        "reliable_change": 10,
+        "reliable_change": 15,
         "mcid": 10,
+        "minimum_interval_days": 7,
     },
     "pain": {
         "items": {
@@ -189,7 +193,10 @@ REFERENCE = {
         "loinc": (None, "72514-3"),
         "response": 30,
         "min_baseline": 4,
-        "reliable_change": 2,
+        "reliable_change": None,
+        # Three most recent ratings, on three different days, each 2 points above baseline.
+        "sustained_deterioration": {"ratings": 3, "distinct_days": 3, "points": 2},
         "mcid": 2,
+        "minimum_interval_days": None,
     },
 }

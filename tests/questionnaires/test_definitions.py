@@ -100,11 +100,38 @@ def test_change_thresholds_and_loinc(key):
         assert change["remission"]["min_baseline"] == reference["min_baseline"]
     else:
         assert change["remission"] is None
-    assert change["reliable_change"]["points"] == reference["reliable_change"]
+    if reference["reliable_change"] is None:
+        assert change["reliable_change"] is None
+    else:
+        assert change["reliable_change"]["points"] == reference["reliable_change"]
+        assert change["reliable_change"]["source"]
+    sustained = change.get("sustained_deterioration")
+    if "sustained_deterioration" in reference:
+        assert {k: sustained[k] for k in ("ratings", "distinct_days", "points")} == reference[
+            "sustained_deterioration"
+        ]
+        assert sustained["source"]
+    else:
+        assert sustained is None
     assert change["mcid"]["points"] == reference["mcid"]
+    assert definition.minimum_interval_days == reference["minimum_interval_days"]
     assert (definition.loinc["panel"], definition.loinc["total"]) == reference["loinc"]
-    for name in ("response", "reliable_change", "mcid"):
+    for name in ("response", "mcid"):
         assert change[name]["source"]
+
+
+def test_pcl5_cutoff_labels_say_they_were_validated_on_the_past_month_form():
+    labels = [band.label for band in REGISTRY.get("pcl5").bands]
+    assert labels == [
+        "Below the cut-off; validated on the past-month form",
+        "At or above the cut-off; validated on the past-month form",
+    ]
+    assert "PTSD" not in " ".join(labels)
+
+
+def test_pain_bands_say_they_are_a_convention():
+    source = REGISTRY.get("pain").severity_source
+    assert "not a validated standard" in source and "Serlin et al. 1995" in source
 
 
 def test_pcl5_loinc_is_marked_as_another_recall_period():

@@ -6,6 +6,7 @@ import pytest
 
 from api import create_app
 from api.config import ConfigError, load
+from tests.conftest import PRODUCTION_SECRET
 
 
 def test_production_refuses_a_missing_key(tmp_path, monkeypatch):
@@ -25,7 +26,7 @@ def test_production_refuses_weak_argon2(tmp_path):
             {
                 "ENV": "production",
                 "INSTANCE_DIR": str(tmp_path),
-                "SECRET_KEY": "k" * 40,
+                "SECRET_KEY": PRODUCTION_SECRET,
                 "ARGON2_MEMORY_KIB": 4096,
             }
         )
@@ -53,7 +54,7 @@ def test_production_turns_off_the_docs(tmp_path, monkeypatch):
     monkeypatch.setenv("INTERVAL_ENV", "production")
     app = create_app(
         {
-            "SECRET_KEY": "p" * 64,
+            "SECRET_KEY": PRODUCTION_SECRET,
             "INSTANCE_DIR": str(tmp_path),
             "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
         }
@@ -68,7 +69,7 @@ def test_production_docs_on_request(tmp_path, monkeypatch):
     monkeypatch.setenv("INTERVAL_DOCS", "1")
     app = create_app(
         {
-            "SECRET_KEY": "p" * 64,
+            "SECRET_KEY": PRODUCTION_SECRET,
             "INSTANCE_DIR": str(tmp_path),
             "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
         }

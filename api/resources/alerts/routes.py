@@ -11,6 +11,7 @@ from api.auth import current_actor
 from api.db import request_session, utcnow
 from api.domain import alerts as alert_service
 from api.models import Alert, Patient
+from api.resources import questionnaire_registry
 from api.resources.alerts.schemas import (
     AcknowledgeSchema,
     AlertListArgsSchema,
@@ -47,7 +48,12 @@ def present_many(alerts: list[Alert]) -> list[dict]:
     presented = []
     for alert in alerts:
         rows = occurrences[alert.id]
-        status_of = {o.check_in_id: status for o, status in rows}
+        status_of = {o.check_in_id: status for o, status, _ in rows}
+        definition = questionnaire_registry().get(alert.questionnaire)
+        answer_of = {
+            o.check_in_id: alert_service.flagged_answer(definition, alert.kind, answers)
+            for o, _, answers in rows
+        }
         presented.append(
             {
                 "id": alert.id,
@@ -61,8 +67,16 @@ def present_many(alerts: list[Alert]) -> list[dict]:
                 "completed_at": alert.completed_at,
                 "received_at": alert.received_at,
                 "raised_at": alert.raised_at,
-                "last_received_at": max(o.received_at for o, _ in rows),
+                "last_received_at": alert.last_received_at,
                 "check_in_entered_in_error": status_of.get(alert.check_in_id) == "entered_in_error",
+                "answer": answer_of.get(alert.check_in_id),
+                "baseline": None
+                if alert.baseline_check_in_id is None
+                else {
+                    "check_in_id": alert.baseline_check_in_id,
+                    "total": alert.baseline_total,
+                    "source": alert.baseline_source,
+                },
                 "occurrence_count": len(rows),
                 "occurrences": [
                     {
@@ -71,8 +85,9 @@ def present_many(alerts: list[Alert]) -> list[dict]:
                         "completed_at": o.completed_at,
                         "received_at": o.received_at,
                         "check_in_status": status,
+                        "answer": answer_of.get(o.check_in_id),
                     }
-                    for o, status in rows
+                    for o, status, _ in rows
                 ],
                 "acknowledged": _action(
                     alert.acknowledged_at, alert.acknowledged_by, alert.acknowledged_note
@@ -89,7 +104,8 @@ def present_many(alerts: list[Alert]) -> list[dict]:
 @blp.arguments(AlertListArgsSchema, location="query")
 @blp.response(200, AlertPageSchema)
 def list_alerts(args):
-    """Alerts of your care-team patients (admins: the clinic), urgent first, newest first"""
+    """Alerts of your care-team patients (admins: the clinic): urgent first, then by the latest
+    occurrence"""
     page = alert_service.list_alerts(
         request_session(),
         current_actor(),

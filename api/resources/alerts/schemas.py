@@ -2,11 +2,9 @@
 
 import marshmallow as ma
 
-from api.domain.alerts import STATUSES
+from api.domain.alerts import KINDS, PRIORITIES, STATUSES
 from api.resources.pagination import PageArgsSchema, page_schema
 from api.smorest import Schema
-
-KINDS = ["suicidal_ideation", "severe_symptoms", "reliable_deterioration"]
 
 
 class AlertListArgsSchema(PageArgsSchema):
@@ -19,12 +17,25 @@ class AlertListArgsSchema(PageArgsSchema):
     patient_id = ma.fields.UUID(load_default=None)
 
 
+class FlaggedAnswerSchema(Schema):
+    item = ma.fields.String(required=True, metadata={"example": "9"})
+    value = ma.fields.Integer(required=True, metadata={"example": 2})
+    label = ma.fields.String(required=True, metadata={"example": "More than half the days"})
+
+
+class AlertBaselineSchema(Schema):
+    check_in_id = ma.fields.UUID(required=True)
+    total = ma.fields.Integer(required=True)
+    source = ma.fields.String(required=True, metadata={"enum": ["pre_infusion", "first_available"]})
+
+
 class OccurrenceSchema(Schema):
     check_in_id = ma.fields.UUID(required=True)
     total = ma.fields.Integer(required=True)
     completed_at = ma.fields.AwareDateTime(required=True)
     received_at = ma.fields.AwareDateTime(required=True)
     check_in_status = ma.fields.String(required=True)
+    answer = ma.fields.Nested(FlaggedAnswerSchema, allow_none=True, required=True)
 
 
 class ActionSchema(Schema):
@@ -39,8 +50,8 @@ class AlertSchema(Schema):
     patient_display_name = ma.fields.String(required=True)
     check_in_id = ma.fields.UUID(required=True)
     questionnaire = ma.fields.String(required=True)
-    kind = ma.fields.String(required=True, metadata={"enum": KINDS})
-    priority = ma.fields.String(required=True, metadata={"enum": ["urgent", "high"]})
+    kind = ma.fields.String(required=True, metadata={"enum": list(KINDS)})
+    priority = ma.fields.String(required=True, metadata={"enum": list(PRIORITIES)})
     status = ma.fields.String(required=True, metadata={"enum": list(STATUSES)})
     completed_at = ma.fields.AwareDateTime(required=True)
     received_at = ma.fields.AwareDateTime(required=True)
@@ -50,6 +61,18 @@ class AlertSchema(Schema):
     )
     check_in_entered_in_error = ma.fields.Boolean(
         required=True, metadata={"description": "The triggering check-in was entered in error"}
+    )
+    answer = ma.fields.Nested(
+        FlaggedAnswerSchema,
+        allow_none=True,
+        required=True,
+        metadata={"description": "For an alert raised by an item (PHQ-9 item 9): its answer"},
+    )
+    baseline = ma.fields.Nested(
+        AlertBaselineSchema,
+        allow_none=True,
+        required=True,
+        metadata={"description": "For a deterioration alert: the baseline it was compared with"},
     )
     occurrence_count = ma.fields.Integer(required=True)
     occurrences = ma.fields.List(ma.fields.Nested(OccurrenceSchema), required=True)

@@ -2,6 +2,7 @@
 
 import marshmallow as ma
 
+from api.fields import Instant
 from api.resources.pagination import PageArgsSchema, page_schema
 from api.smorest import Schema
 
@@ -10,10 +11,10 @@ class AuditEventArgsSchema(PageArgsSchema):
     patient_id = ma.fields.UUID(load_default=None)
     actor_id = ma.fields.UUID(load_default=None)
     action = ma.fields.String(load_default=None, validate=ma.validate.Length(max=60))
-    since = ma.fields.AwareDateTime(
+    since = Instant(
         load_default=None, data_key="from", metadata={"description": "Inclusive, with offset"}
     )
-    until = ma.fields.AwareDateTime(
+    until = Instant(
         load_default=None, data_key="to", metadata={"description": "Exclusive, with offset"}
     )
 

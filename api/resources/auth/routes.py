@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import current_app, request
 
-from api.auditing import note
+from api.auditing import note, persist_on_failure
 from api.auth import current_actor, settings
 from api.db import request_session, utcnow
 from api.domain import identity
-from api.models import User
+from api.domain.safety import crisis_card
+from api.models import Clinic, User
 from api.resources.auth.schemas import (
     EnrollSchema,
     LoginSchema,
@@ -53,7 +54,7 @@ def login(args):
         if failure.locked_now:
             note(extra_action="auth.lockout")
         # Keep the failure count even though the answer is an error.
-        session.commit()
+        persist_on_failure()
         raise
     _note_user(user)
     return tokens
@@ -79,7 +80,7 @@ def refresh(args):
         if failure.reuse:
             note(extra_action="auth.refresh_reuse_detected")
         # A detected reuse revokes the family; that must stick although the answer is 401.
-        session.commit()
+        persist_on_failure()
         raise
     _note_user(user)
     return tokens
@@ -127,9 +128,10 @@ def enroll(args):
 @blp.auth()
 @blp.response(200, MeSchema)
 def me():
-    """The signed-in user"""
+    """The signed-in user, and the clinic's crisis information for the app to keep offline"""
     actor = current_actor()
-    user = request_session().get(User, actor.user_id)
+    session = request_session()
+    user = session.get_one(User, actor.user_id)
     return {
         "user_id": user.id,
         "email": user.email,
@@ -137,6 +139,7 @@ def me():
         "role": user.role,
         "clinic_id": user.clinic_id,
         "patient_id": actor.patient_id,
+        "crisis": crisis_card(session.get(Clinic, user.clinic_id)),
     }
 
 
@@ -146,15 +149,24 @@ def me():
 @blp.arguments(PasswordChangeSchema)
 @blp.response(204)
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@blp.alt_response(429, response="TOO_MANY_REQUESTS")
 def change_password(args):
     """Change your password; every session, this one included, is signed out"""
     actor = current_actor()
-    identity.change_password(
-        request_session(),
-        settings(),
-        actor=actor,
-        current_password=args["current_password"],
-        new_password=args["new_password"],
-        now=utcnow(),
-    )
     note(resource_id=actor.user_id)
+    _limit("password", str(actor.user_id))
+    try:
+        identity.change_password(
+            request_session(),
+            settings(),
+            actor=actor,
+            current_password=args["current_password"],
+            new_password=args["new_password"],
+            now=utcnow(),
+        )
+    except identity.PasswordChangeFailed as failure:
+        if failure.locked_now:
+            note(extra_action="auth.lockout")
+        # A wrong current password counts toward the lockout, as a failed sign-in does.
+        persist_on_failure()
+        raise

@@ -2,6 +2,7 @@
 
 import marshmallow as ma
 
+from api.resources.check_ins.schemas import ResourceSchema
 from api.smorest import Schema
 
 PASSWORD = {"required": True, "validate": ma.validate.Length(min=1, max=1024)}
@@ -38,6 +39,20 @@ class TokenSchema(Schema):
     )
 
 
+class CrisisCardSchema(Schema):
+    message_when_sent = ma.fields.String(
+        required=True, metadata={"description": "Shown when stored answers endorse a safety item"}
+    )
+    message_when_not_sent = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "Shown when answers that endorse a safety item could not be sent "
+            "(offline, refused, any error)"
+        },
+    )
+    resources = ma.fields.List(ma.fields.Nested(ResourceSchema), required=True)
+
+
 class MeSchema(Schema):
     user_id = ma.fields.UUID(required=True)
     email = ma.fields.String(required=True)
@@ -45,3 +60,8 @@ class MeSchema(Schema):
     role = ma.fields.String(required=True)
     clinic_id = ma.fields.UUID(required=True)
     patient_id = ma.fields.UUID(allow_none=True, required=True)
+    crisis = ma.fields.Nested(
+        CrisisCardSchema,
+        required=True,
+        metadata={"description": "The clinic's crisis information: keep it, show it offline"},
+    )

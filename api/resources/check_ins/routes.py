@@ -9,19 +9,21 @@ import re
 import uuid
 
 import marshmallow as ma
-from flask import Response, json, request
+from flask import Response, current_app, g, json, request
 from flask.views import MethodView
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.auditing import note
 from api.auth import current_actor
 from api.db import request_session, utcnow
 from api.domain import checkins, timeline
 from api.domain.access import get_patient
-from api.domain.errors import DomainError, Invalid
+from api.domain.errors import Invalid
 from api.domain.safety import crisis_information
-from api.domain.scoring import endorsed_safety_flags, safety_flags
+from api.domain.scoring import safety_flags
 from api.models import CheckIn, Clinic
-from api.resources import questionnaire_registry
+from api.parsing import UNSAFE_MESSAGE, raw_json, unsafe_paths
+from api.resources import in_chair_grace, questionnaire_registry
 from api.resources.check_ins.schemas import (
     BatchResponseSchema,
     BatchSchema,
@@ -32,7 +34,13 @@ from api.resources.check_ins.schemas import (
     EnteredInErrorArgsSchema,
 )
 from api.resources.pagination import decode_cursor, paged
-from api.smorest import Blueprint, audited, domain_problem_body, flatten_errors, problem_body
+from api.smorest import (
+    Blueprint,
+    audited,
+    domain_problem_body,
+    flatten_errors,
+    view_attribute,
+)
 
 blp = Blueprint("check_ins", __name__, url_prefix="/v1", description="Check-ins")
 
@@ -93,41 +101,50 @@ def present(check_in: CheckIn, context: timeline.Context, clinic: Clinic | None 
         }
     definition = questionnaire_registry().get(check_in.questionnaire)
     if definition is not None and safety_flags(definition, check_in.flags):
-        body["safety"] = crisis_information(clinic)
+        body["safety"] = crisis_information(clinic, sent=True)
     return body
 
 
 def present_many(check_ins: list[CheckIn]) -> list[dict]:
     session = request_session()
-    contexts = timeline.contexts(session, check_ins)
+    contexts = timeline.contexts(session, check_ins, grace=in_chair_grace())
     clinics = {cid: session.get(Clinic, cid) for cid in {c.clinic_id for c in check_ins}}
     return [present(c, contexts[c.id], clinics[c.clinic_id]) for c in check_ins]
 
 
-def refused_safety(raw: object) -> dict | None:
-    """Crisis information for a refused submission whose answers still endorse a safety item."""
-    if not isinstance(raw, dict) or not isinstance(raw.get("questionnaire"), str):
-        return None
-    definition = questionnaire_registry().get(raw["questionnaire"])
-    if definition is None or not endorsed_safety_flags(definition, raw.get("answers")):
-        return None
-    return crisis_information(request_session().get(Clinic, current_actor().clinic_id))
+def crisis_information_not_sent() -> dict:
+    """Crisis information for answers that were not stored, in the caller's clinic's words when
+    the clinic can be read; the default words otherwise (nothing may hide it)."""
+    actor = g.get("actor")
+    clinic = None
+    if actor is not None:
+        try:
+            clinic = request_session().get(Clinic, actor.clinic_id)
+        except SQLAlchemyError:
+            clinic = None
+    return crisis_information(clinic, sent=False)
 
 
 @blp.after_request
-def show_safety_on_refusal(response: Response) -> Response:
-    """A 422 never hides crisis resources the answers call for (single submissions)."""
-    if (
-        response.status_code == 422
-        and request.endpoint == "check_ins.PatientCheckIns"
-        and (request.method == "POST")
+def crisis_information_on_refusal(response: Response) -> Response:
+    """Whatever refused a submission (validation, a conflict, a rate limit, an expired token, an
+    error of ours), answers that endorse a safety item come back with crisis information that
+    says they were NOT sent."""
+    if response.status_code < 400 or not view_attribute(
+        current_app, request.endpoint, request.method, "_crisis_on_refusal"
     ):
-        safety = refused_safety(request.get_json(silent=True))
-        if safety is not None:
-            body = response.get_json()
-            body["safety"] = safety
-            response.set_data(json.dumps(body))
+        return response
+    if not checkins.endorses_safety_item(questionnaire_registry(), raw_json(request)):
+        return response
+    body = response.get_json(silent=True)
+    if isinstance(body, dict):
+        body["safety"] = crisis_information_not_sent()
+        response.set_data(json.dumps(body))
     return response
+
+
+def spend_check_in_allowance(patient_id: uuid.UUID, count: int) -> None:
+    current_app.extensions["interval.rate_limits"].spend_check_ins(patient_id, count)
 
 
 def idempotency_key() -> str | None:
@@ -159,11 +176,16 @@ class PatientCheckIns(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, args, patient_id: uuid.UUID):
         """A patient's check-ins, newest first; `Accept: text/csv` for a spreadsheet"""
-        note(resource_id=patient_id, patient_ids=[patient_id])
-        session = request_session()
-        patient = get_patient(session, current_actor(), patient_id)
         wants_csv = request.accept_mimetypes.best_match(["application/json", "text/csv"])
         as_csv = wants_csv == "text/csv"
+        # An export leaves the service whole: the trail names it apart from a screen read.
+        note(
+            resource_id=patient_id,
+            patient_ids=[patient_id],
+            action="check_in.export" if as_csv else None,
+        )
+        session = request_session()
+        patient = get_patient(session, current_actor(), patient_id)
         page = checkins.list_check_ins(
             session,
             patient=patient,
@@ -190,12 +212,15 @@ class PatientCheckIns(MethodView):
     )
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     @blp.doc(parameters=[IDEMPOTENCY_HEADER_DOC])
+    @blp.crisis_information_on_refusal
     def post(self, args, patient_id: uuid.UUID):
         """Submit a check-in (the patient, or a care-team clinician entering it in clinic)"""
         note(patient_ids=[patient_id])
         session = request_session()
         patient = get_patient(session, current_actor(), patient_id)
+        spend_check_in_allowance(patient.id, 1)
         outcome = checkins.submit(
             session,
             questionnaire_registry(),
@@ -203,6 +228,7 @@ class PatientCheckIns(MethodView):
             patient=patient,
             submission=submission_from(args, idempotency_key()),
             now=utcnow(),
+            grace=in_chair_grace(),
         )
         note(resource_id=outcome.check_in.id)
         return present_many([outcome.check_in])[0], 201 if outcome.created else 200
@@ -214,54 +240,59 @@ class PatientCheckIns(MethodView):
 @blp.arguments(BatchSchema)
 @blp.response(207, BatchResponseSchema)
 @blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(429, response="TOO_MANY_REQUESTS")
+@blp.crisis_information_on_refusal
 def submit_batch(args, patient_id: uuid.UUID):
     """Offline sync: up to 100 check-ins, each stored or refused on its own"""
     note(patient_ids=[patient_id])
     session = request_session()
-    actor = current_actor()
-    patient = get_patient(session, actor, patient_id)
-    now = utcnow()
-    schema = CheckInSubmitSchema()
-    results = []
-    for raw in args["check_ins"]:
-        item_id = raw.get("id") if isinstance(raw, dict) else None
-        result = {"id": item_id if isinstance(item_id, str) else None}
-        try:
-            if not isinstance(raw, dict):
-                raise ma.ValidationError({"_body": ["Each check-in must be a JSON object."]})
-            data = schema.load(raw)
-            outcome = checkins.submit(
-                session,
-                questionnaire_registry(),
-                actor=actor,
-                patient=patient,
-                submission=submission_from(data, None),
-                now=now,
-            )
-        except ma.ValidationError as error:
-            result["status"] = 422
-            result["problem"] = problem_body(
-                422,
-                "The check-in did not validate; see errors.",
-                type_slug="validation-error",
-                errors=flatten_errors(error.messages),
-            )
-        except DomainError as error:
-            result["status"] = error.status
-            result["problem"] = domain_problem_body(error)
-        else:
-            result["id"] = str(outcome.check_in.id)
-            result["status"] = 201 if outcome.created else 200
-            result["check_in"] = outcome.check_in
-        if result["status"] == 422 and (safety := refused_safety(raw)) is not None:
-            result["problem"]["safety"] = safety
-        results.append(result)
-    stored = [r["check_in"] for r in results if "check_in" in r]
+    patient = get_patient(session, current_actor(), patient_id)
+    spend_check_in_allowance(patient.id, len(args["check_ins"]))
+    results = checkins.submit_batch(
+        session,
+        questionnaire_registry(),
+        actor=current_actor(),
+        patient=patient,
+        items=[read_batch_item(raw) for raw in args["check_ins"]],
+        now=utcnow(),
+        grace=in_chair_grace(),
+    )
+    stored = [r.outcome.check_in for r in results if r.outcome is not None]
     presented = dict(zip([c.id for c in stored], present_many(stored), strict=True))
-    for result in results:
-        if "check_in" in result:
-            result["check_in"] = presented[result["check_in"].id]
-    return {"results": results}
+    return {"results": [present_result(r, presented) for r in results]}
+
+
+def read_batch_item(raw: object) -> checkins.BatchItem:
+    """Read one batch item as a single submission would be read."""
+    if not isinstance(raw, dict):
+        return checkins.BatchItem(
+            raw, unreadable=Invalid(errors={"_body": ["Each check-in must be a JSON object."]})
+        )
+    unsafe = unsafe_paths(raw)
+    if unsafe:
+        return checkins.BatchItem(raw, unreadable=Invalid(UNSAFE_MESSAGE, errors=unsafe))
+    try:
+        data = CheckInSubmitSchema().load(raw)
+    except ma.ValidationError as error:
+        return checkins.BatchItem(
+            raw,
+            unreadable=Invalid(
+                "The check-in did not validate; see errors.",
+                errors=flatten_errors(error.messages),
+            ),
+        )
+    return checkins.BatchItem(raw, submission=submission_from(data, None))
+
+
+def present_result(result: checkins.BatchResult, presented: dict) -> dict:
+    body: dict = {"id": result.id, "status": result.status}
+    if result.outcome is not None:
+        body["check_in"] = presented[result.outcome.check_in.id]
+    if result.problem is not None:
+        body["problem"] = domain_problem_body(result.problem)
+        if result.endorses_safety_item:
+            body["problem"]["safety"] = crisis_information_not_sent()
+    return body
 
 
 @blp.route("/check-ins/<uuid:check_in_id>", methods=["GET"])

@@ -2,6 +2,7 @@
 
 import marshmallow as ma
 
+from api.fields import Instant
 from api.resources.pagination import PageArgsSchema, page_schema
 from api.smorest import ProblemSchema, Schema
 
@@ -48,7 +49,7 @@ class CheckInSubmitSchema(Schema):
             },
         },
     )
-    completed_at = ma.fields.AwareDateTime(
+    completed_at = Instant(
         required=True,
         metadata={
             "description": "Device time with its UTC offset",
@@ -94,6 +95,13 @@ class ResourceSchema(Schema):
 
 
 class SafetySchema(Schema):
+    answers_sent = ma.fields.Boolean(
+        required=True,
+        metadata={
+            "description": "true: the answers were stored and the care team will see them; "
+            "false: they were NOT sent (say so)"
+        },
+    )
     message = ma.fields.String(required=True)
     resources = ma.fields.List(ma.fields.Nested(ResourceSchema), required=True)
 
@@ -125,6 +133,9 @@ class CheckInSchema(Schema):
 
 
 class BatchSchema(Schema):
+    # Each item is checked for unstorable values on its own, so one bad item is refused alone.
+    checked_item_by_item = ("check_ins",)
+
     check_ins = ma.fields.List(
         ma.fields.Raw(),
         required=True,
@@ -148,8 +159,8 @@ class BatchResponseSchema(Schema):
 
 class CheckInListArgsSchema(PageArgsSchema):
     questionnaire = ma.fields.String(load_default=None)
-    since = ma.fields.AwareDateTime(load_default=None, data_key="from")
-    until = ma.fields.AwareDateTime(load_default=None, data_key="to")
+    since = Instant(load_default=None, data_key="from")
+    until = Instant(load_default=None, data_key="to")
     status = ma.fields.String(
         load_default=None, validate=ma.validate.OneOf(["final", "entered_in_error"])
     )

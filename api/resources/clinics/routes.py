@@ -15,7 +15,7 @@ from api.domain import identity
 from api.domain.access import require_clinic_admin
 from api.domain.courses import bp_threshold
 from api.domain.errors import NotFound
-from api.domain.safety import crisis_information
+from api.domain.safety import crisis_card
 from api.models import Clinic, User
 from api.models.identity import STAFF_ROLES
 from api.resources.clinics.schemas import (
@@ -43,14 +43,17 @@ def present_staff(user: User) -> dict:
 
 
 def present_clinic(clinic: Clinic) -> dict:
-    crisis = crisis_information(clinic)
+    crisis = crisis_card(clinic)
     systolic, diastolic = bp_threshold(clinic, current_app.config["INFUSION_BP_THRESHOLD"])
     return {
         "id": clinic.id,
         "name": clinic.name,
-        "crisis_message": crisis["message"],
+        "crisis_message": crisis["message_when_sent"],
+        "crisis_message_not_sent": crisis["message_when_not_sent"],
         "crisis_resources": crisis["resources"],
-        "uses_default_crisis_information": not (clinic.crisis_message or clinic.crisis_resources),
+        "uses_default_crisis_information": not (
+            clinic.crisis_message or clinic.crisis_message_not_sent or clinic.crisis_resources
+        ),
         "bp_flag_systolic": systolic,
         "bp_flag_diastolic": diastolic,
     }
@@ -64,6 +67,7 @@ def own_clinic(clinic_id: uuid.UUID) -> Clinic:
 
 @blp.route("/<uuid:clinic_id>")
 class ClinicById(MethodView):
+    @audited("clinic.read", "clinic")
     @blp.auth("clinician", "clinic_admin")
     @blp.response(200, ClinicSchema)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -88,6 +92,7 @@ class ClinicById(MethodView):
 
 @blp.route("/<uuid:clinic_id>/staff")
 class Staff(MethodView):
+    @audited("staff.list", "user")
     @blp.auth("clinician", "clinic_admin")
     @blp.response(200, StaffSchema(many=True))
     @blp.alt_response(404, response="NOT_FOUND")

@@ -2,6 +2,7 @@
 
 import marshmallow as ma
 
+from api.fields import StrictBoolean
 from api.models.identity import STAFF_ROLES
 from api.resources.patients.schemas import EnrollmentSchema
 from api.smorest import Schema
@@ -28,7 +29,7 @@ class StaffSchema(Schema):
 
 
 class StaffUpdateSchema(Schema):
-    active = ma.fields.Boolean(required=True, truthy={True}, falsy={False})
+    active = StrictBoolean(required=True)
 
 
 class CrisisResourceSchema(Schema):
@@ -43,7 +44,15 @@ class ClinicSchema(Schema):
     id = ma.fields.UUID(required=True)
     name = ma.fields.String(required=True)
     crisis_message = ma.fields.String(
-        required=True, metadata={"description": "Shown at once when a safety item is endorsed"}
+        required=True,
+        metadata={"description": "Shown at once when stored answers endorse a safety item"},
+    )
+    crisis_message_not_sent = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "Shown when answers that endorse a safety item were not sent "
+            "(refused, offline, any error): it must never say anyone was alerted"
+        },
     )
     crisis_resources = ma.fields.List(ma.fields.Nested(CrisisResourceSchema), required=True)
     uses_default_crisis_information = ma.fields.Boolean(required=True)
@@ -54,6 +63,11 @@ class ClinicSchema(Schema):
 class ClinicUpdateSchema(Schema):
     name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
     crisis_message = ma.fields.String(
+        allow_none=True,
+        validate=ma.validate.Length(min=20, max=2000),
+        metadata={"description": "null restores the default"},
+    )
+    crisis_message_not_sent = ma.fields.String(
         allow_none=True,
         validate=ma.validate.Length(min=20, max=2000),
         metadata={"description": "null restores the default"},

@@ -14,7 +14,7 @@ from api.domain import courses as course_service
 from api.domain import schedule, timeline
 from api.domain.access import get_patient
 from api.models import Clinic, Course, Infusion
-from api.resources import questionnaire_registry
+from api.resources import in_chair_grace, questionnaire_registry
 from api.resources.courses.schemas import (
     CourseCreateSchema,
     CourseSchema,
@@ -32,7 +32,7 @@ READERS = ("patient", "clinician")
 
 
 def present_course(course: Course) -> dict:
-    baselines = timeline.baselines(request_session(), course)
+    baselines = timeline.baselines(request_session(), course, grace=in_chair_grace())
     return {
         "id": course.id,
         "patient_id": course.patient_id,
@@ -50,6 +50,7 @@ def present_course(course: Course) -> dict:
                 "completed_at": b.check_in.completed_at,
                 "total": b.check_in.total,
                 "source": b.source,
+                "acute_effect": b.acute_effect,
             }
             for key, b in sorted(baselines.items())
         ],
@@ -168,6 +169,7 @@ class CourseById(MethodView):
             course_id=course_id,
             expected_version=if_match_version(),
             changes=args,
+            now=utcnow(),
         )
         note(patient_ids=[course.patient_id])
         return present_course(course), {"ETag": etag(course.version)}

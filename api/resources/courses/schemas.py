@@ -3,7 +3,8 @@
 import marshmallow as ma
 
 from api.domain.courses import INDICATIONS, SIDE_EFFECTS
-from api.domain.schedule import PHASES, RULE_TYPES
+from api.domain.schedule import PHASES, RULE_TYPES, check_plan_rule
+from api.fields import CalendarDate, Instant, StrictBoolean, StrictFloat
 from api.resources import questionnaire_registry
 from api.smorest import Schema
 
@@ -28,15 +29,25 @@ class PlanRuleSchema(Schema):
         ma.fields.String(validate=ma.validate.OneOf(PHASES)),
         metadata={"description": "every_n_days: only in these phases"},
     )
+    allow_short_interval = StrictBoolean(
+        metadata={
+            "description": "Ask PHQ-9, GAD-7 or PCL-5 more often than once in 7 days "
+            "(CLINICAL.md advises against it)"
+        }
+    )
 
     @ma.validates_schema
     def check_rule(self, data, **kwargs):
-        if data["questionnaire"] not in questionnaire_registry():
+        definition = questionnaire_registry().get(data["questionnaire"])
+        if definition is None:
             raise ma.ValidationError("Unknown questionnaire.", "questionnaire")
         if data["type"] == "every_n_days" and "days" not in data:
             raise ma.ValidationError("Required for every_n_days.", "days")
         if data["type"] != "every_n_days" and ("days" in data or "phases" in data):
             raise ma.ValidationError("Only every_n_days takes days and phases.", "type")
+        too_often = check_plan_rule(data, definition.minimum_interval_days)
+        if too_often:
+            raise ma.ValidationError(too_often, "days")
 
 
 class CourseCreateSchema(Schema):
@@ -45,7 +56,7 @@ class CourseCreateSchema(Schema):
         required=True,
         validate=ma.validate.Length(min=1, max=len(INDICATIONS)),
     )
-    started_on = ma.fields.Date(required=True, metadata={"example": "2026-11-01"})
+    started_on = CalendarDate(required=True, metadata={"example": "2026-11-01"})
     induction_infusions = ma.fields.Integer(
         load_default=6, strict=True, validate=ma.validate.Range(1, 20)
     )
@@ -63,13 +74,13 @@ class CourseUpdateSchema(Schema):
         ma.fields.String(validate=ma.validate.OneOf(INDICATIONS)),
         validate=ma.validate.Length(min=1, max=len(INDICATIONS)),
     )
-    started_on = ma.fields.Date()
+    started_on = CalendarDate()
     induction_infusions = ma.fields.Integer(strict=True, validate=ma.validate.Range(1, 20))
     plan = ma.fields.List(
         ma.fields.Nested(PlanRuleSchema), allow_none=True, validate=ma.validate.Length(max=20)
     )
     status = ma.fields.String(validate=ma.validate.OneOf(["active", "completed"]))
-    completed_on = ma.fields.Date(allow_none=True)
+    completed_on = CalendarDate(allow_none=True)
 
 
 class BaselineSchema(Schema):
@@ -78,6 +89,13 @@ class BaselineSchema(Schema):
     completed_at = ma.fields.AwareDateTime(required=True)
     total = ma.fields.Integer(required=True)
     source = ma.fields.String(required=True, metadata={"enum": ["pre_infusion", "first_available"]})
+    acute_effect = ma.fields.Boolean(
+        required=True,
+        metadata={
+            "description": "A first_available baseline taken within 72 hours after an infusion: "
+            "it reflects the infusion's acute effect (CLINICAL.md)"
+        },
+    )
 
 
 class CourseSchema(Schema):
@@ -111,9 +129,9 @@ class BloodPressureSchema(Schema):
 
 
 INFUSION_FIELDS = {
-    "scheduled_for": ma.fields.AwareDateTime(allow_none=True),
-    "administered_at": ma.fields.AwareDateTime(allow_none=True),
-    "dose_mg_per_kg": ma.fields.Float(
+    "scheduled_for": Instant(allow_none=True),
+    "administered_at": Instant(allow_none=True),
+    "dose_mg_per_kg": StrictFloat(
         allow_none=True,
         validate=ma.validate.Range(0.05, 2.0),
         metadata={"description": "mg/kg, 0.05–2.0 (usual: 0.5)"},
@@ -138,7 +156,7 @@ INFUSION_FIELDS = {
         metadata={"description": "Clinician-Administered Dissociative States Scale total"},
     ),
     "side_effects": ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(SIDE_EFFECTS))),
-    "serious_side_effects": ma.fields.Boolean(truthy={True}, falsy={False}),
+    "serious_side_effects": StrictBoolean(),
     "notes": ma.fields.String(allow_none=True, validate=ma.validate.Length(max=4000)),
     "phase": ma.fields.String(
         allow_none=True,
@@ -198,7 +216,7 @@ class InfusionSchema(Schema):
 
 
 class DueArgsSchema(Schema):
-    at = ma.fields.AwareDateTime(
+    at = Instant(
         load_default=None, metadata={"description": "Evaluate at this instant (default: now)"}
     )
 

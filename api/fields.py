@@ -1,0 +1,100 @@
+"""Request fields that refuse what a lenient parser would let through to a crash later.
+
+Times are RFC 3339 with an offset and must convert to UTC and fall in a plausible clinical
+range; numbers are JSON numbers, never strings; booleans are JSON booleans, never 0 or 1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+
+import marshmallow as ma
+
+# Clinical records before 1900 or from 2100 on are typing mistakes, and instants near the ends of
+# Python's range cannot be moved to UTC or shifted by a course's look-back without overflowing.
+EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+RANGE_MESSAGE = "Must be from 1900 up to (not including) 2100."
+
+RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$", re.IGNORECASE
+)
+CALENDAR_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def plausible(instant: dt.datetime) -> bool:
+    return EARLIEST <= instant < LATEST
+
+
+class Instant(ma.fields.AwareDateTime):
+    """An RFC 3339 date-time with an offset, representable in UTC, from 1900 up to 2100.
+
+    The value keeps the offset it was sent with (a check-in shows the time the patient saw)."""
+
+    default_error_messages = {
+        "rfc3339": "Give an RFC 3339 time with an offset, e.g. 2026-11-20T08:15:00-05:00.",
+        "range": RANGE_MESSAGE,
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs) -> dt.datetime:
+        if not isinstance(value, str) or not RFC3339.match(value):
+            raise self.make_error("rfc3339")
+        try:
+            parsed = dt.datetime.fromisoformat(value.upper())
+        except ValueError as error:
+            raise self.make_error("rfc3339") from error
+        try:
+            in_utc = parsed.astimezone(dt.UTC)
+        except OverflowError as error:
+            raise self.make_error("range") from error
+        if not plausible(in_utc):
+            raise self.make_error("range")
+        return parsed
+
+
+class CalendarDate(ma.fields.Date):
+    """A calendar date, YYYY-MM-DD, from 1900 up to 2100."""
+
+    default_error_messages = {"range": RANGE_MESSAGE}
+
+    def _deserialize(self, value, attr, data, **kwargs) -> dt.date:
+        if not isinstance(value, str) or not CALENDAR_DATE.match(value):
+            raise self.make_error("invalid")
+        day = super()._deserialize(value, attr, data, **kwargs)
+        if not EARLIEST.date() <= day < LATEST.date():
+            raise self.make_error("range")
+        return day
+
+
+class StrictFloat(ma.fields.Float):
+    """A JSON number: "0.5" (a string) and true (a boolean) are refused, as are NaN and ±inf."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.make_error("special")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class StrictBoolean(ma.fields.Boolean):
+    """A JSON true or false; 0, 1 and "true" are refused (1 == True in Python, not in JSON)."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> bool:
+        if type(value) is not bool:
+            raise self.make_error("invalid")
+        return value
+
+
+class QueryBoolean(ma.fields.Boolean):
+    """A query-string flag: exactly `true` or `false`."""
+
+    def __init__(self, **kwargs):
+        super().__init__(truthy={"true"}, falsy={"false"}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> bool:
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
