@@ -157,9 +157,12 @@ def _open_to_merge(session: Session, check_in: CheckIn, kind: str, now: dt.datet
 def _raise(session: Session, check_in: CheckIn, trigger: Trigger, *, now: dt.datetime) -> Alert:
     if trigger.kind in URGENT_KINDS:
         # No index can say "one a day": concurrent urgent triggers for one patient queue on
-        # the patient's row instead (SQLite serialises writers already).
+        # the patient's row instead (SQLite serialises writers already). NO KEY UPDATE, as the
+        # check-in's foreign key already holds KEY SHARE on that row.
         session.execute(
-            select(Patient.id).where(Patient.id == check_in.patient_id).with_for_update()
+            select(Patient.id)
+            .where(Patient.id == check_in.patient_id)
+            .with_for_update(key_share=True)
         )
     alert = _open_to_merge(session, check_in, trigger.kind, now)
     if alert is not None:

@@ -205,3 +205,25 @@ def test_concurrent_patches_of_one_infusion_one_wins(app):
     assert sorted(r.status_code for r in responses) == [200, 412]
     winner = next(r for r in responses if r.status_code == 200).get_json()
     assert client.get(url, headers=headers).get_json()["notes"] == winner["notes"]
+
+
+def test_concurrent_item_9_check_ins_open_one_urgent_alert(app):
+    patient, token = committed_patient(app)
+    responses = race(
+        app,
+        6,
+        lambda client: client.post(
+            f"/v1/patients/{patient.id}/check-ins",
+            json=check_in_body(i9=1),
+            headers={"Authorization": f"Bearer {token}"},
+        ),
+    )
+    assert [r.status_code for r in responses] == [201] * 6
+    with app.extensions["interval.db"].session() as session:
+        alerts = session.execute(
+            select(Alert.kind, func.count(AlertOccurrence.id))
+            .join(AlertOccurrence, AlertOccurrence.alert_id == Alert.id)
+            .where(Alert.patient_id == patient.id)
+            .group_by(Alert.id, Alert.kind)
+        ).all()
+    assert [tuple(row) for row in alerts] == [("suicidal_ideation", 6)]
