@@ -7,9 +7,10 @@ import logging
 from flask import Response, g, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.db import request_session
+from api.context import request_session
 from api.domain.access import Actor, target_of_probe
 from api.domain.audit import AuditNote
+from api.problems import problem
 
 log = logging.getLogger("interval")
 
@@ -103,8 +104,6 @@ def finish_request(response: Response) -> Response:
         session.rollback()
         log.exception("commit failed", extra={"event": "commit_failed"})
         if succeeded:
-            from api.smorest import problem
-
             return problem(
                 503,
                 "The change could not be saved; retry later.",

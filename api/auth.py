@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import g, request
 from sqlalchemy import select
 
-from api.db import request_session
+from api.auditing import note
+from api.context import identity_settings, request_session
 from api.domain.access import Actor
 from api.domain.credentials import decode_access_token
 from api.domain.errors import Unauthorized
 from api.models import Patient, RefreshFamily, User
-
-
-def settings():
-    """The identity settings of this application (api.domain.identity.IdentitySettings)."""
-    return current_app.extensions["interval.identity"]
 
 
 def bearer_token() -> str:
@@ -28,7 +24,7 @@ def bearer_token() -> str:
 
 def authenticate() -> Actor:
     """Verify the access token, then check the user is active and the session not revoked."""
-    claims = decode_access_token(settings().tokens, bearer_token())
+    claims = decode_access_token(identity_settings().tokens, bearer_token())
     row = (
         request_session()
         .execute(
@@ -52,8 +48,6 @@ def authenticate() -> Actor:
         family_id=claims.family_id,
     )
     g.actor = actor
-    from api.auditing import note
-
     note(actor=actor)
     return actor
 

@@ -6,19 +6,22 @@ import json
 import sys
 
 import click
+from werkzeug.serving import run_simple
 
-from api.openapi import SPEC_PATH
+from api.app import create_app
+from api.db import utcnow
+from api.demo import load_demo
+from api.domain import identity
+from api.domain.errors import DomainError
+from api.migrate import upgrade
+from api.openapi import SPEC_PATH, generate
 
 
 def _app():
-    from api import create_app
-
     return create_app()
 
 
 def _upgrade(app) -> None:
-    from api.migrate import upgrade
-
     with app.extensions["interval.db"].engine.begin() as connection:
         upgrade(connection)
 
@@ -34,7 +37,6 @@ def main() -> None:
 @click.option("--demo", is_flag=True, help="Load the demo clinic before serving.")
 def serve(host: str, port: int, demo: bool) -> None:
     """Migrate the database to head, then serve (development server; use gunicorn in production)."""
-    from werkzeug.serving import run_simple
 
     app = _app()
     _upgrade(app)
@@ -62,9 +64,6 @@ def db_upgrade() -> None:
 @click.option("--admin-password", prompt=True, hide_input=True, confirmation_prompt=True)
 def create_clinic(name: str, admin_email: str, admin_password: str) -> None:
     """Create a clinic and its first admin; prints their ids as JSON."""
-    from api.db import utcnow
-    from api.domain import identity
-    from api.domain.errors import DomainError
 
     app = _app()
     _upgrade(app)
@@ -87,7 +86,6 @@ def create_clinic(name: str, admin_email: str, admin_password: str) -> None:
 
 
 def _load_demo(app) -> None:
-    from api.demo import load_demo
 
     if app.config["ENV"] == "production":
         raise click.ClickException("demo data is never loaded in production")
@@ -117,7 +115,6 @@ def openapi() -> None:
 @openapi.command("write")
 def openapi_write() -> None:
     """Write openapi.yaml from the code."""
-    from api.openapi import generate
 
     SPEC_PATH.write_text(generate())
     click.echo(f"wrote {SPEC_PATH}")
@@ -126,7 +123,6 @@ def openapi_write() -> None:
 @openapi.command("check")
 def openapi_check() -> None:
     """Fail when openapi.yaml differs from what the code generates."""
-    from api.openapi import generate
 
     if not SPEC_PATH.exists() or SPEC_PATH.read_text() != generate():
         raise click.ClickException("openapi.yaml is out of date: run `interval openapi write`")

@@ -1,4 +1,6 @@
-"""Declarative base with a constraint naming convention; engine and request-scoped session."""
+"""Declarative base with a constraint naming convention, column types, engines and sessions.
+
+No Flask here: the request-scoped session is in api/context.py."""
 
 from __future__ import annotations
 
@@ -116,20 +118,3 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def request_session() -> Session:
-    """The session of the current request, opened on first use and closed at teardown."""
-    from flask import current_app, g
-
-    if "db_session" not in g:
-        g.db_session = current_app.extensions["interval.db"].session()
-    return g.db_session
-
-
-def close_request_session(_exc: BaseException | None = None) -> None:
-    from flask import g
-
-    session = g.pop("db_session", None)
-    if session is not None:
-        session.close()

@@ -11,7 +11,7 @@ from api.db import utcnow
 from api.domain import checkins, courses, timeline
 from api.domain.access import Actor
 from api.domain.identity import IdentitySettings
-from api.domain.questionnaires import Registry
+from api.domain.registry import Registry
 from api.models import CareTeamMember, Clinic, Patient, User
 
 DEMO_CLINIC_ID = uuid.UUID("00000000-0000-4000-8000-00000000c11c")

@@ -12,8 +12,9 @@ from flask import Flask, Response, current_app, g, request
 from flask_cors import CORS
 
 from api.auditing import finish_request
-from api.db import close_request_session
-from api.smorest import problem, route_policy
+from api.context import close_request_session
+from api.problems import problem
+from api.smorest import route_policy
 
 log = logging.getLogger("interval")
 

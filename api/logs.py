@@ -8,6 +8,8 @@ import logging
 import sys
 import traceback
 
+from flask import g, has_app_context
+
 # Attributes a LogRecord always has; anything else was passed with extra= and is emitted.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
@@ -45,8 +47,6 @@ class RequestIdFilter(logging.Filter):
     """Stamp every record logged during a request with that request's id."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from flask import g, has_app_context
-
         if not hasattr(record, "request_id") and has_app_context():
             record.request_id = g.get("request_id")
         return True

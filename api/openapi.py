@@ -6,12 +6,12 @@ from pathlib import Path
 
 import yaml
 
+from api.app import create_app
+
 SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
 
 
 def generate() -> str:
-    from api import create_app
-
     app = create_app(
         {
             "SECRET_KEY": "spec-generation-only-" + "x" * 32,

@@ -10,19 +10,27 @@ from functools import wraps
 import flask_smorest
 import marshmallow as ma
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Response, g, json
+from flask import request
 from flask_smorest.utils import prepare_response
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from api.auditing import start_note
+from api.auth import authenticate
 from api.domain.errors import DomainError, Forbidden
 from api.parsing import StrictParser
+from api.problems import (
+    PROBLEM_CONTENT_TYPE,
+    domain_problem_body,
+    problem,
+    problem_response,
+    validation_errors,
+)
 
 log = logging.getLogger("interval")
 
-PROBLEM_CONTENT_TYPE = "application/problem+json"
 PUBLIC = "public"
 ANY_USER = "any_user"
 
@@ -52,87 +60,6 @@ class ProblemSchema(Schema):
             "crisis message and resources to show at once (as on a stored check-in)"
         }
     )
-
-
-def problem_body(
-    status: int,
-    detail: str | None = None,
-    *,
-    type_slug: str | None = None,
-    title: str | None = None,
-    errors: dict | None = None,
-) -> dict:
-    """The JSON of an RFC 9457 problem (also used inside 207 batch results)."""
-    phrase = http.HTTPStatus(status).phrase
-    body = {
-        "type": f"/problems/{type_slug}" if type_slug else "about:blank",
-        "title": title or phrase,
-        "status": status,
-        "detail": detail or phrase,
-    }
-    if errors:
-        body["errors"] = errors
-    request_id = g.get("request_id")
-    if request_id:
-        body["request_id"] = request_id
-    return body
-
-
-def problem(
-    status: int,
-    detail: str | None = None,
-    *,
-    type_slug: str | None = None,
-    title: str | None = None,
-    errors: dict | None = None,
-    headers: dict | None = None,
-) -> Response:
-    """An RFC 9457 problem response."""
-    body = problem_body(status, detail, type_slug=type_slug, title=title, errors=errors)
-    return problem_response(body, headers)
-
-
-def problem_response(body: dict, headers: dict | None = None) -> Response:
-    """Send a problem body with its status and the headers its status calls for."""
-    status = body["status"]
-    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_CONTENT_TYPE)
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="interval"'
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
-
-
-def domain_problem_body(error: DomainError) -> dict:
-    return problem_body(
-        error.status, error.detail, type_slug=error.type, title=error.title, errors=error.errors
-    )
-
-
-def flatten_errors(messages, prefix: str = "") -> dict[str, list[str]]:
-    """webargs/marshmallow nested messages → {"answers.9": ["..."]}."""
-    flat: dict[str, list[str]] = {}
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
-            flat.update(flatten_errors(value, path))
-    elif isinstance(messages, list | tuple) and all(isinstance(m, str) for m in messages):
-        flat[prefix or "_body"] = [str(m) for m in messages]
-    elif isinstance(messages, list | tuple):
-        for index, value in enumerate(messages):
-            flat.update(flatten_errors(value, f"{prefix}.{index}" if prefix else str(index)))
-    else:
-        flat[prefix or "_body"] = [str(messages)]
-    return flat
-
-
-def validation_errors(data: dict) -> dict[str, list[str]]:
-    """Drop webargs' location level ("json", "query") so errors name the field itself."""
-    messages = data.get("messages") or data.get("errors") or {}
-    flat: dict[str, list[str]] = {}
-    for location_messages in messages.values() if isinstance(messages, dict) else [messages]:
-        flat.update(flatten_errors(location_messages))
-    return flat
 
 
 class Api(flask_smorest.Api):
@@ -251,7 +178,6 @@ class Blueprint(flask_smorest.Blueprint):
 
     def auth(self, *roles: str) -> Callable:
         """Require a valid access token; with roles, only those roles (others get 403)."""
-        from api.auth import authenticate
 
         def decorator(func):
             @wraps(func)
@@ -286,7 +212,6 @@ class Blueprint(flask_smorest.Blueprint):
 
 def audited(action: str, resource_type: str | None = None) -> Callable:
     """Record one audit event for each call of this view, whatever its outcome."""
-    from api.auditing import start_note
 
     def decorator(func):
         @wraps(func)
@@ -327,8 +252,6 @@ def etag(version: int) -> str:
 
 def if_match_version() -> int | None:
     """The version named by If-Match; None when absent, -1 when it names nothing we issue."""
-    from flask import request
-
     header = request.headers.get("If-Match")
     if header is None:
         return None

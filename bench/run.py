@@ -17,7 +17,7 @@ import tempfile
 import time
 import uuid
 
-from api import create_app
+from api.app import create_app
 from api.db import utcnow
 from api.domain import checkins, courses, identity
 from api.domain.access import Actor

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from api import create_app
+from api.app import create_app
 from api.db import utcnow
 from api.domain import identity
 from api.migrate import upgrade

@@ -18,7 +18,7 @@ from api.domain import timeline
 from api.domain.access import Actor, get_patient_record
 from api.domain.errors import Conflict, DomainError, Invalid
 from api.domain.pagination import Page, keyset_page
-from api.domain.questionnaires import Registry
+from api.domain.registry import Registry
 from api.domain.scoring import AnswerError, endorsed_safety_flags, score, validate_answers
 from api.models import Alert, CheckIn, Patient
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.domain.questionnaires import Registry
+from api.domain.registry import Registry
 from api.domain.timeline import infusion_phase, local_midnight
 from api.models import CheckIn, Course, Infusion, Patient
 

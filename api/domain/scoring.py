@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from api.domain.questionnaires import Definition, Flag
+from api.domain.questionnaires import Definition, Flag, QuestionnaireError, require
 
 
 class AnswerError(ValueError):
@@ -86,3 +86,26 @@ def endorsed_safety_flags(definition: Definition, answers: object) -> list[str]:
         if item and type(value) is int and value in item.values and value >= flag.rule["value"]:
             endorsed.append(flag.key)
     return endorsed
+
+
+def check_examples(definition: Definition) -> None:
+    """Every worked example of the definition scores as the file says."""
+    for example in definition.examples:
+        try:
+            validate_answers(definition, example.answers)
+        except AnswerError as error:
+            raise QuestionnaireError(f"example {example.name!r}: {error.errors}") from error
+        result = score(definition, example.answers)
+        got = {
+            "total": result.total,
+            "severity": result.severity,
+            "subscales": result.subscales,
+            "flags": list(result.flags),
+        }
+        expected = {
+            "total": example.expect["total"],
+            "severity": example.expect["severity"],
+            "subscales": dict(example.expect.get("subscales") or {}),
+            "flags": list(example.expect.get("flags") or []),
+        }
+        require(got == expected, f"example {example.name!r} scores {got}, the file says {expected}")

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 import marshmallow as ma
 from flask import current_app, request
 
+from api.context import cursors
 from api.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from api.smorest import Schema
 
@@ -37,7 +38,7 @@ def decode_cursor(args: dict) -> dict | None:
     cursor = args.get("cursor")
     if not cursor:
         return None
-    return current_app.extensions["interval.cursors"].decode(cursor)
+    return cursors().decode(cursor)
 
 
 def paged(page: Page, items: list) -> tuple[dict, dict]:
@@ -45,7 +46,7 @@ def paged(page: Page, items: list) -> tuple[dict, dict]:
     next_cursor = None
     headers = {}
     if page.next_key is not None:
-        next_cursor = current_app.extensions["interval.cursors"].encode(page.next_key)
+        next_cursor = cursors().encode(page.next_key)
         params = {k: v for k, v in request.args.items() if k != "cursor"}
         params["cursor"] = next_cursor
         # The configured public address, never the request's Host header (which a client

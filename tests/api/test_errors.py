@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from api import create_app
+from api.app import create_app
 from api.smorest import PUBLIC
 from tests.conftest import app_config
 

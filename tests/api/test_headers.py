@@ -64,7 +64,7 @@ def test_tampered_cursor_is_refused(client, clinic, admin, make_patient, auth):
 
 
 def test_readiness_fails_cleanly_without_a_database(tmp_path):
-    from api import create_app
+    from api.app import create_app
     from tests.conftest import app_config
 
     app = create_app(app_config("postgresql+psycopg://nobody@127.0.0.1:1/none", str(tmp_path)))
@@ -76,7 +76,7 @@ def test_readiness_fails_cleanly_without_a_database(tmp_path):
 
 
 def test_database_outage_answers_503_not_500(tmp_path):
-    from api import create_app
+    from api.app import create_app
     from tests.conftest import app_config
 
     app = create_app(app_config("postgresql+psycopg://nobody@127.0.0.1:1/none", str(tmp_path)))

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import DataError
 
-from api import create_app
+from api.app import create_app
 from api.domain import checkins
 from api.models import CheckIn
 from api.smorest import PUBLIC

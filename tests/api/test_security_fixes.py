@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from api import create_app
+from api.app import create_app
 from api.config import ConfigError, load
 from api.db import utcnow
 from api.domain import identity

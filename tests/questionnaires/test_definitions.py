@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.domain.questionnaires import load_registry
+from api.domain.registry import load_registry
 from api.domain.scoring import score, validate_answers
 from tests.questionnaires.clinical_reference import (
     DIFFICULTY,

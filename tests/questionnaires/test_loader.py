@@ -7,8 +7,9 @@ import shutil
 import pytest
 import yaml
 
-from api import create_app
-from api.domain.questionnaires import DEFAULT_DIRECTORY, QuestionnaireError, load_registry
+from api.app import create_app
+from api.domain.questionnaires import QuestionnaireError
+from api.domain.registry import DEFAULT_DIRECTORY, load_registry
 from tests.conftest import app_config
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.domain.questionnaires import load_registry
+from api.domain.registry import load_registry
 from api.domain.scoring import AnswerError, score, validate_answers
 
 REGISTRY = load_registry()

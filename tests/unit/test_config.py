@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api import create_app
+from api.app import create_app
 from api.config import ConfigError, load
 from tests.conftest import PRODUCTION_SECRET
 

@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 from api.auditing import note
 from api.auth import current_actor
-from api.db import request_session, utcnow
+from api.context import questionnaire_registry, request_session
+from api.db import utcnow
 from api.domain import alerts as alert_service
 from api.models import Alert, Patient
-from api.resources import questionnaire_registry
 from api.resources.alerts.schemas import (
     AcknowledgeSchema,
     AlertListArgsSchema,

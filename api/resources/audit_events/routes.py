@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api.auth import current_actor
-from api.db import request_session
+from api.context import request_session
 from api.domain import audit
 from api.models import AuditEvent
 from api.resources.audit_events.schemas import AuditEventArgsSchema, AuditEventPageSchema

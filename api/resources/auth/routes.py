@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 
 from api.auditing import note, persist_on_failure
-from api.auth import current_actor, settings
-from api.db import request_session, utcnow
+from api.auth import current_actor
+from api.context import identity_settings, rate_limits, request_session
+from api.db import utcnow
 from api.domain import identity
 from api.domain.safety import crisis_card
 from api.models import Clinic, User
@@ -24,9 +25,7 @@ blp = Blueprint("auth", __name__, url_prefix="/v1", description="Sign-in and tok
 
 
 def _limit(scope: str, account: str) -> None:
-    current_app.extensions["interval.rate_limits"].hit(
-        scope, address=request.remote_addr, account=account
-    )
+    rate_limits().hit(scope, address=request.remote_addr, account=account)
 
 
 def _note_user(user: User) -> None:
@@ -46,7 +45,11 @@ def login(args):
     session = request_session()
     try:
         user, tokens = identity.login(
-            session, settings(), email=args["email"], password=args["password"], now=utcnow()
+            session,
+            identity_settings(),
+            email=args["email"],
+            password=args["password"],
+            now=utcnow(),
         )
     except identity.LoginFailed as failure:
         if failure.user is not None:
@@ -71,7 +74,7 @@ def refresh(args):
     session = request_session()
     try:
         user, tokens = identity.refresh(
-            session, settings(), refresh_token=args["refresh_token"], now=utcnow()
+            session, identity_settings(), refresh_token=args["refresh_token"], now=utcnow()
         )
     except identity.RefreshFailed as failure:
         if failure.user_id is not None:
@@ -95,7 +98,7 @@ def logout(args):
     """Sign out: the refresh token's whole family stops working"""
     session = request_session()
     user_id = identity.logout(
-        session, settings(), refresh_token=args["refresh_token"], now=utcnow()
+        session, identity_settings(), refresh_token=args["refresh_token"], now=utcnow()
     )
     if user_id is not None:
         _note_user(session.get(User, user_id))
@@ -114,7 +117,7 @@ def enroll(args):
     _limit("enroll", args["email"])
     user, tokens = identity.enroll(
         request_session(),
-        settings(),
+        identity_settings(),
         code=args["code"],
         email=args["email"],
         password=args["password"],
@@ -158,7 +161,7 @@ def change_password(args):
     try:
         identity.change_password(
             request_session(),
-            settings(),
+            identity_settings(),
             actor=actor,
             current_password=args["current_password"],
             new_password=args["new_password"],

@@ -15,7 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.auditing import note
 from api.auth import current_actor
-from api.db import request_session, utcnow
+from api.context import in_chair_grace, questionnaire_registry, rate_limits, request_session
+from api.db import utcnow
 from api.domain import checkins, timeline
 from api.domain.access import get_patient
 from api.domain.errors import Invalid
@@ -23,7 +24,7 @@ from api.domain.safety import crisis_information
 from api.domain.scoring import safety_flags
 from api.models import CheckIn, Clinic
 from api.parsing import UNSAFE_MESSAGE, raw_json, unsafe_paths
-from api.resources import in_chair_grace, questionnaire_registry
+from api.problems import domain_problem_body, flatten_errors
 from api.resources.check_ins.schemas import (
     BatchResponseSchema,
     BatchSchema,
@@ -34,13 +35,7 @@ from api.resources.check_ins.schemas import (
     EnteredInErrorArgsSchema,
 )
 from api.resources.pagination import decode_cursor, paged
-from api.smorest import (
-    Blueprint,
-    audited,
-    domain_problem_body,
-    flatten_errors,
-    view_attribute,
-)
+from api.smorest import Blueprint, audited, view_attribute
 
 blp = Blueprint("check_ins", __name__, url_prefix="/v1", description="Check-ins")
 
@@ -144,7 +139,7 @@ def crisis_information_on_refusal(response: Response) -> Response:
 
 
 def spend_check_in_allowance(patient_id: uuid.UUID, count: int) -> None:
-    current_app.extensions["interval.rate_limits"].spend_check_ins(patient_id, count)
+    rate_limits().spend_check_ins(patient_id, count)
 
 
 def idempotency_key() -> str | None:

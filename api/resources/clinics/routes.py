@@ -9,8 +9,9 @@ from flask.views import MethodView
 from sqlalchemy import select
 
 from api.auditing import note
-from api.auth import current_actor, settings
-from api.db import request_session, utcnow
+from api.auth import current_actor
+from api.context import identity_settings, request_session
+from api.db import utcnow
 from api.domain import identity
 from api.domain.access import require_clinic_admin
 from api.domain.courses import bp_threshold
@@ -118,7 +119,7 @@ class Staff(MethodView):
         """Invite a clinician or admin; the answer holds their enrollment code"""
         user, code, expires_at = identity.invite_staff(
             request_session(),
-            settings(),
+            identity_settings(),
             actor=current_actor(),
             clinic_id=clinic_id,
             now=utcnow(),

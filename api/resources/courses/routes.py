@@ -9,12 +9,12 @@ from flask.views import MethodView
 
 from api.auditing import note
 from api.auth import current_actor
-from api.db import request_session, utcnow
+from api.context import in_chair_grace, questionnaire_registry, request_session
+from api.db import utcnow
 from api.domain import courses as course_service
 from api.domain import schedule, timeline
 from api.domain.access import get_patient
 from api.models import Clinic, Course, Infusion
-from api.resources import in_chair_grace, questionnaire_registry
 from api.resources.courses.schemas import (
     CourseCreateSchema,
     CourseSchema,

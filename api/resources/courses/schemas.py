@@ -2,10 +2,10 @@
 
 import marshmallow as ma
 
+from api.context import questionnaire_registry
 from api.domain.courses import INDICATIONS, SIDE_EFFECTS
 from api.domain.schedule import PHASES, RULE_TYPES, check_plan_rule
 from api.fields import CalendarDate, Instant, StrictBoolean, StrictFloat
-from api.resources import questionnaire_registry
 from api.smorest import Schema
 
 

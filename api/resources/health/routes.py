@@ -6,8 +6,9 @@ import marshmallow as ma
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.db import request_session
-from api.smorest import Blueprint, Schema, problem
+from api.context import request_session
+from api.problems import problem
+from api.smorest import Blueprint, Schema
 
 blp = Blueprint("health", __name__, description="Health checks")
 

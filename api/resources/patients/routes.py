@@ -7,14 +7,14 @@ import uuid
 from flask.views import MethodView
 
 from api.auditing import note
-from api.auth import current_actor, settings
-from api.db import request_session, utcnow
+from api.auth import current_actor
+from api.context import identity_settings, questionnaire_registry, request_session
+from api.db import utcnow
 from api.domain import patients as patient_service
 from api.domain.access import get_patient
 from api.domain.identity import patient_enrollment_code
 from api.domain.schedule import overdue_patient_ids
 from api.models import Patient, User
-from api.resources import questionnaire_registry
 from api.resources.pagination import decode_cursor, paged
 from api.resources.patients.schemas import (
     CareTeamAddSchema,
@@ -80,7 +80,7 @@ class Patients(MethodView):
     def post(self, args):
         """Create a patient and a one-time enrollment code"""
         patient, code, expires_at = patient_service.create_patient(
-            request_session(), settings(), actor=current_actor(), now=utcnow(), **args
+            request_session(), identity_settings(), actor=current_actor(), now=utcnow(), **args
         )
         note(resource_id=patient.id, patient_ids=[patient.id])
         body = present_one(patient)
@@ -145,6 +145,6 @@ def new_enrollment_code(patient_id: uuid.UUID):
     session = request_session()
     patient = get_patient(session, actor, patient_id)
     code, expires_at = patient_enrollment_code(
-        session, settings(), actor=actor, patient=patient, now=utcnow()
+        session, identity_settings(), actor=actor, patient=patient, now=utcnow()
     )
     return {"code": code, "expires_at": expires_at}

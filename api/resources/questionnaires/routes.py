@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from api.context import questionnaire_registry
 from api.domain.errors import NotFound
 from api.domain.questionnaires import Definition
-from api.resources import questionnaire_registry
 from api.resources.questionnaires.schemas import QuestionnaireSchema, QuestionnaireSummarySchema
 from api.smorest import Blueprint
 
