@@ -8,7 +8,8 @@ import uuid
 from sqlalchemy.orm import Session
 
 from api.db import utcnow
-from api.domain import checkins, courses, timeline
+from api.domain import check_ins as check_in_service
+from api.domain import courses, timeline
 from api.domain.access import Actor
 from api.domain.identity import IdentitySettings
 from api.domain.registry import Registry
@@ -123,14 +124,14 @@ def load_history(
             if key == "phq9" and index == item9_day
             else ({"9": 0} if key == "phq9" else {})
         )
-        checkins.submit(
+        check_in_service.submit(
             session,
             registry,
             actor=patient_actor,
             patient=patient,
             now=now,
             grace=timeline.DEFAULT_IN_CHAIR_GRACE,
-            submission=checkins.Submission(
+            submission=check_in_service.Submission(
                 questionnaire=key,
                 answers=spread(total, scored, top, fixed),
                 completed_at=start + dt.timedelta(days=days[index], hours=9),

@@ -12,20 +12,14 @@ import re
 
 import marshmallow as ma
 
-# Clinical records before 1900 or from 2100 on are typing mistakes, and instants near the ends of
-# Python's range cannot be moved to UTC or shifted by a course's look-back without overflowing.
-EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
-LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+from api.domain.timeline import EARLIEST, LATEST, plausible
+
 RANGE_MESSAGE = "Must be from 1900 up to (not including) 2100."
 
 RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$", re.IGNORECASE
 )
 CALENDAR_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def plausible(instant: dt.datetime) -> bool:
-    return EARLIEST <= instant < LATEST
 
 
 class Instant(ma.fields.AwareDateTime):

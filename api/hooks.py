@@ -11,6 +11,7 @@ import uuid
 from flask import Flask, Response, current_app, g, request
 from flask_cors import CORS
 
+from api import crisis
 from api.auditing import finish_request
 from api.context import close_request_session
 from api.problems import problem
@@ -50,7 +51,7 @@ def _has_body() -> bool:
 
 
 def _finish(response: Response) -> Response:
-    response = finish_request(response)
+    response = crisis.add_to_refusal(finish_request(response))
     response.headers["X-Request-ID"] = g.get("request_id", "")
     if request.path.startswith("/v1/") and "Cache-Control" not in response.headers:
         # Every /v1 answer may hold patient data unless a view says otherwise.

@@ -115,10 +115,20 @@ class StrictParser(FlaskParser):
         return super().load_querystring(req, schema)
 
 
-def raw_json(req) -> Any:
-    """The request's JSON body read leniently (None if unreadable), for crisis information on a
-    refusal: a body refused for any reason may still endorse a safety item."""
+def _lenient_int(text: str) -> int | None:
+    return int(text) if len(text) <= 4000 else None
+
+
+def read_leniently(req) -> Any:
+    """The request's JSON body read as far as anything can be read (None if nothing can), for
+    crisis information on a refusal: a body refused for any reason, even one too large or not
+    strict JSON, may still endorse a safety item. Never raises."""
     try:
-        return loads(req.get_data(cache=True))
-    except MalformedBody:
+        data = req.get_data(cache=True)
+        return json.loads(
+            data.decode("utf-8", "replace"),
+            parse_int=_lenient_int,
+            parse_constant=lambda _name: None,
+        )
+    except Exception:
         return None

@@ -33,22 +33,27 @@ class RateLimits:
     def hit(self, scope: str, *, address: str | None, account: str) -> None:
         """Count one attempt; raise RateLimited (429, Retry-After) once either limit is spent."""
         # The account key is hashed so an email address never reaches the counter store.
-        account_key = hashlib.sha256(account.strip().lower().encode()).hexdigest()
-        checks = [
-            (self.per_address, (scope, "address", address or "unknown")),
-            (self.per_account, (scope, "account", account_key)),
-        ]
-        for item, identifiers in checks:
-            if not self.limiter.hit(item, *identifiers):
-                reset_at = self.limiter.get_window_stats(item, *identifiers).reset_time
-                raise RateLimited(max(1, math.ceil(reset_at - time.time())))
+        self._spend(self.limiter, self.per_address, (scope, "address", address or "unknown"))
+        self._spend(self.limiter, self.per_account, (scope, "account", _digest(account.lower())))
+
+    def hit_secret(self, scope: str, secret: str) -> None:
+        """Count one attempt with a secret (an enrollment code), however many addresses or
+        emails it is tried with; the account limit applies."""
+        self._spend(self.limiter, self.per_account, (scope, "secret", _digest(secret.upper())))
 
     def spend_check_ins(self, patient_id: object, count: int) -> None:
         """Count `count` submitted check-ins against the patient's hourly allowance."""
-        identifiers = ("check_ins", str(patient_id))
-        if not self.counter.hit(self.check_ins, *identifiers, cost=count):
-            reset_at = self.counter.get_window_stats(self.check_ins, *identifiers).reset_time
+        self._spend(self.counter, self.check_ins, ("check_ins", str(patient_id)), count)
+
+    @staticmethod
+    def _spend(limiter, item, identifiers: tuple[str, ...], cost: int = 1) -> None:
+        if not limiter.hit(item, *identifiers, cost=cost):
+            reset_at = limiter.get_window_stats(item, *identifiers).reset_time
             raise RateLimited(max(1, math.ceil(reset_at - time.time())))
 
     def reset(self) -> None:
         self.storage.reset()
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.strip().encode()).hexdigest()

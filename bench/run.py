@@ -19,7 +19,8 @@ import uuid
 
 from api.app import create_app
 from api.db import utcnow
-from api.domain import checkins, courses, identity
+from api.domain import check_ins as check_in_service
+from api.domain import courses, identity
 from api.domain.access import Actor
 from api.migrate import upgrade
 from api.models import CareTeamMember, Clinic, Patient, User
@@ -118,13 +119,13 @@ def seed(app, patients: int) -> dict:
                 )
             patient_actor = Actor(user.id, "patient", clinic.id, patient_id=patient.id)
             for k in range(30):
-                checkins.submit(
+                check_in_service.submit(
                     session,
                     registry,
                     actor=patient_actor,
                     patient=patient,
                     now=now,
-                    submission=checkins.Submission(
+                    submission=check_in_service.Submission(
                         questionnaire="phq9",
                         answers=phq9(max(2, 20 - k // 2), int(k == 7)),
                         completed_at=start + dt.timedelta(days=2 * k, hours=9),

@@ -53,12 +53,15 @@ def deteriorated(
         return False
     latest = [c for c in recent if c.completed_at > baseline.check_in.completed_at]
     latest = latest[: sustained["ratings"]]
-    days = {local_date(c) for c in latest}
+    if len(latest) < sustained["ratings"] or all(c.id != check_in.id for c in latest):
+        return False
+    # "Spanning at least 3 days": on 3 different days the patient saw, and at least 2 days
+    # apart end to end (23:59 Monday to 00:01 Wednesday is not three days).
+    spread = latest[0].completed_at - latest[-1].completed_at
     return (
-        len(latest) == sustained["ratings"]
-        and any(c.id == check_in.id for c in latest)
-        and all(c.total - baseline.check_in.total >= sustained["points"] for c in latest)
-        and len(days) >= sustained["distinct_days"]
+        all(c.total - baseline.check_in.total >= sustained["points"] for c in latest)
+        and len({local_date(c) for c in latest}) >= sustained["distinct_days"]
+        and spread >= dt.timedelta(days=sustained["distinct_days"] - 1)
     )
 
 
@@ -166,7 +169,7 @@ def _raise(session: Session, check_in: CheckIn, trigger: Trigger, *, now: dt.dat
         )
     alert = _open_to_merge(session, check_in, trigger.kind, now)
     if alert is not None:
-        return _merge(session, alert, check_in)
+        return _merge(session, alert, check_in, trigger)
     baseline = trigger.baseline.check_in if trigger.baseline else None
     alert = Alert(
         id=uuid.uuid4(),
@@ -196,27 +199,38 @@ def _raise(session: Session, check_in: CheckIn, trigger: Trigger, *, now: dt.dat
         existing = _open_to_merge(session, check_in, trigger.kind, now)
         if existing is None:
             raise
-        return _merge(session, existing, check_in)
+        return _merge(session, existing, check_in, trigger)
     return alert
 
 
-def _merge(session: Session, alert: Alert, check_in: CheckIn) -> Alert:
-    # Rows are only added, and the latest arrival only ever moves forward, so concurrent merges
-    # cannot overwrite each other.
+def _merge(session: Session, alert: Alert, check_in: CheckIn, trigger: Trigger) -> Alert:
+    """Add an occurrence. The latest arrival and the priority only ever move up, so concurrent
+    merges cannot overwrite each other; a deterioration alert shows the baseline of its latest
+    comparison (a re-induction course compares with its own)."""
     session.add(_occurrence(alert, check_in))
+    rank = PRIORITY_RANK[trigger.priority]
+    values: dict = {
+        "last_received_at": case(
+            (Alert.last_received_at < check_in.received_at, check_in.received_at),
+            else_=Alert.last_received_at,
+        ),
+        "priority": case((Alert.priority_rank > rank, trigger.priority), else_=Alert.priority),
+        "priority_rank": case((Alert.priority_rank > rank, rank), else_=Alert.priority_rank),
+    }
+    if trigger.baseline is not None:
+        values |= {
+            "baseline_check_in_id": trigger.baseline.check_in.id,
+            "baseline_total": trigger.baseline.check_in.total,
+            "baseline_source": trigger.baseline.source,
+        }
     session.execute(
         update(Alert)
         .where(Alert.id == alert.id)
-        .values(
-            last_received_at=case(
-                (Alert.last_received_at < check_in.received_at, check_in.received_at),
-                else_=Alert.last_received_at,
-            )
-        )
+        .values(values)
         .execution_options(synchronize_session=False)
     )
     session.flush()
-    session.refresh(alert, ["last_received_at"])
+    session.refresh(alert)
     return alert
 
 

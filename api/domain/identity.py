@@ -355,10 +355,8 @@ def enroll(
         if user.deactivated_at is not None or user.password_hash is not None:
             raise Unauthorized(BAD_CODE)
         if user.email != email:
-            raise Invalid(
-                "This invitation was sent to another email address.",
-                errors={"email": ["Use the address the invitation was sent to."]},
-            )
+            # As for a bad code: a code holder must not learn which addresses are taken.
+            raise Unauthorized(BAD_CODE)
         user.password_hash = settings.passwords.hash(password)
         user.is_active = True
     else:

@@ -11,7 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.domain.registry import Registry
-from api.domain.timeline import infusion_phase, local_midnight
+from api.domain.timeline import (
+    course_id_at,
+    infusion_phase,
+    local_midnight,
+    plausible_dates,
+)
 from api.models import CheckIn, Course, Infusion, Patient
 
 RULE_TYPES = ("at_baseline", "before_each_infusion", "after_each_infusion", "every_n_days")
@@ -25,6 +30,8 @@ DEFAULT_BASELINE_DAYS = 7
 # check-in shows as overdue until the infusion is recorded.
 SCHEDULED_GRACE = dt.timedelta(hours=24)
 AFTER_FIRST_INFUSION = ["induction", "maintenance"]
+# How far back the spacing between check-ins of one instrument looks (its longest interval).
+SPACING_LOOK_BACK = dt.timedelta(days=7)
 
 
 def _weekly_with_baseline(questionnaire: str, before_infusions: bool) -> list[dict]:
@@ -92,7 +99,9 @@ class Timeline:
     timezone: str
     completed: list[tuple[int, Infusion]]  # (number, infusion), in order
     scheduled: list[Infusion]  # in order
-    check_ins: list[CheckIn]
+    check_ins: list[CheckIn]  # this course's, in time order
+    # Every recent one, this course's or not: the 7-day spacing counts them all.
+    recent: list[CheckIn]
 
     def last_given(self, at: dt.datetime) -> tuple[int, Infusion] | None:
         """The latest completed infusion at or before `at`, with its number."""
@@ -108,9 +117,7 @@ class Timeline:
 
     def last_check_in(self, questionnaire: str, at: dt.datetime) -> CheckIn | None:
         """The latest check-in of this instrument completed at or before `at`."""
-        done = [
-            c for c in self.check_ins if c.questionnaire == questionnaire and c.completed_at <= at
-        ]
+        done = [c for c in self.recent if c.questionnaire == questionnaire and c.completed_at <= at]
         return done[-1] if done else None
 
     def check_in_between(
@@ -262,10 +269,10 @@ def every_n_days(rule, timeline, at, name) -> DueItem | None:
 
 
 def spaced(item: DueItem, timeline: Timeline, at: dt.datetime, interval_days: int) -> DueItem:
-    """At most one of an instrument in `interval_days` (CLINICAL.md): an open window is put off
-    until the interval since the last one has passed, and skipped ("done") when that is after
-    the window closes."""
-    if item.status not in ("due", "upcoming"):
+    """At most one of an instrument in `interval_days` (CLINICAL.md): a window is skipped
+    ("done") when the interval since the last one outlasts it, and an open one is put off until
+    the interval has passed."""
+    if item.status == "done":
         return item
     last = timeline.last_check_in(item.questionnaire, at)
     if last is None:
@@ -280,7 +287,7 @@ def spaced(item: DueItem, timeline: Timeline, at: dt.datetime, interval_days: in
             reason=f"{item.reason}: not needed, one was completed {when} "
             f"(at most one in {interval_days} days)",
         )
-    if allowed_from > max(at, item.due_from):
+    if item.status != "overdue" and allowed_from > max(at, item.due_from):
         return replace(
             item,
             status="upcoming",
@@ -304,7 +311,9 @@ def load_timeline(
 ) -> Timeline:
     infusions = list(
         session.scalars(
-            select(Infusion).where(Infusion.course_id == course.id, Infusion.status != "cancelled")
+            select(Infusion).where(
+                Infusion.course_id == course.id, Infusion.status != "cancelled", plausible_dates()
+            )
         )
     )
     completed = sorted(
@@ -313,20 +322,23 @@ def load_timeline(
     scheduled = sorted(
         (i for i in infusions if i.status == "scheduled"), key=lambda i: (i.scheduled_for, i.id)
     )
-    check_ins = list(
-        session.scalars(
-            select(CheckIn)
-            .where(
-                CheckIn.patient_id == patient.id,
-                CheckIn.status == "final",
-                CheckIn.questionnaire.in_(questionnaires),
-                CheckIn.completed_at >= course.window_start,
-            )
-            .order_by(CheckIn.completed_at)
+    rows = session.execute(
+        select(CheckIn, course_id_at(CheckIn.patient_id, CheckIn.completed_at) == course.id)
+        .where(
+            CheckIn.patient_id == patient.id,
+            CheckIn.status == "final",
+            CheckIn.questionnaire.in_(questionnaires),
+            CheckIn.completed_at >= course.window_start - SPACING_LOOK_BACK,
         )
-    )
+        .order_by(CheckIn.completed_at)
+    ).all()
     return Timeline(
-        course, patient.timezone, list(enumerate(completed, start=1)), scheduled, check_ins
+        course,
+        patient.timezone,
+        list(enumerate(completed, start=1)),
+        scheduled,
+        check_ins=[check_in for check_in, in_course in rows if in_course],
+        recent=[check_in for check_in, _ in rows],
     )
 
 
@@ -351,7 +363,9 @@ def due_items(
         name = definition.short_title if definition else rule["questionnaire"]
         item = EVALUATORS[rule["type"]](rule, timeline, at, name)
         interval = definition.minimum_interval_days if definition else None
-        if item is not None and interval and not rule.get("allow_short_interval"):
+        # The baseline is never skipped: a re-induction needs its own.
+        exempt = rule["type"] == "at_baseline" or rule.get("allow_short_interval")
+        if item is not None and interval is not None and not exempt:
             item = spaced(item, timeline, at, interval)
         if item is not None:
             items.append(item)

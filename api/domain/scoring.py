@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from api.domain.questionnaires import Definition, Flag, QuestionnaireError, require
@@ -72,18 +73,33 @@ def safety_flags(definition: Definition, flags: tuple[str, ...] | list[str]) -> 
     return [flag for flag in flags if flag in safety]
 
 
+def level(value: object) -> float | None:
+    """An answer read as loosely as a person would: 2, 2.0, "2", true (1)."""
+    if isinstance(value, bool | int):
+        return float(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
 def endorsed_safety_flags(definition: Definition, answers: object) -> list[str]:
-    """Safety flags that the answers raise on their own, even when other items are missing or
-    invalid: a refused submission must still show crisis resources."""
+    """Safety flags that refused answers endorse, read loosely: other items may be missing or
+    invalid, and the item itself may be a string, a float or above its range. A refusal must
+    err on the side of showing crisis information."""
     if not isinstance(answers, dict):
         return []
     endorsed = []
     for flag in definition.flags:
         if not flag.safety or flag.rule["type"] != "item_at_least":
             continue
-        item = definition.item(str(flag.rule["item"]))
-        value = answers.get(str(flag.rule["item"]))
-        if item and type(value) is int and value in item.values and value >= flag.rule["value"]:
+        answer = level(answers.get(str(flag.rule["item"])))
+        if answer is not None and answer >= flag.rule["value"]:
             endorsed.append(flag.key)
     return endorsed
 

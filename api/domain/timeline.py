@@ -19,6 +19,10 @@ from sqlalchemy.orm import Session
 from api.models import CheckIn, Course, Infusion
 
 LOOKBACK = dt.timedelta(days=30)
+# Clinical records before 1900 or from 2100 on are typing mistakes, and instants near the ends
+# of Python's range cannot be moved to UTC or shifted by a look-back without overflowing.
+EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 # A check-in this soon after an infusion's start was filled in the chair (configurable).
 DEFAULT_IN_CHAIR_GRACE = dt.timedelta(minutes=15)
 # CLINICAL.md: a scale taken within 72 hours after an infusion reflects its acute effect.
@@ -39,6 +43,10 @@ class Baseline:
     source: str  # "pre_infusion" or "first_available"
     # A first_available baseline taken within 72 hours after an infusion (its acute effect).
     acute_effect: bool = False
+
+
+def plausible(instant: dt.datetime) -> bool:
+    return EARLIEST <= instant < LATEST
 
 
 def infusion_phase(number: int, induction_infusions: int, override: str | None) -> str:
@@ -79,6 +87,14 @@ class GivenInfusion:
     phase_override: str | None
 
 
+def plausible_dates():
+    """Infusions stored before dates were checked may carry impossible ones (year 1); the
+    timeline leaves them out rather than overflow on them."""
+    return (
+        Infusion.administered_at.is_(None) | Infusion.administered_at.between(EARLIEST, LATEST)
+    ) & (Infusion.scheduled_for.is_(None) | Infusion.scheduled_for.between(EARLIEST, LATEST))
+
+
 def given_infusions(
     session: Session, course_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, list[GivenInfusion]]:
@@ -88,7 +104,7 @@ def given_infusions(
         return given
     rows = session.execute(
         select(Infusion.id, Infusion.course_id, Infusion.administered_at, Infusion.phase_override)
-        .where(Infusion.course_id.in_(given), Infusion.status == "completed")
+        .where(Infusion.course_id.in_(given), Infusion.status == "completed", plausible_dates())
         .order_by(Infusion.course_id, Infusion.administered_at, Infusion.id)
     )
     for row in rows:
@@ -141,8 +157,15 @@ def last_given(
 ) -> GivenInfusion | None:
     """The latest infusion given before `at`. One given less than `grace` earlier does not
     count yet: a form filled in the chair during an infusion describes the time before it."""
-    given = [i for i in infusions if i.administered_at + grace < at]
+    given = [i for i in infusions if given_before(i.administered_at, at, grace)]
     return given[-1] if given else None
+
+
+def given_before(administered_at: dt.datetime, at: dt.datetime, grace: dt.timedelta) -> bool:
+    """Whether an infusion counts as given before `at`: more than `grace` earlier (a form
+    filled in the chair describes the time before it), or, with no grace, at or before it
+    (PRODUCT.md §3)."""
+    return administered_at + grace < at if grace else administered_at <= at
 
 
 def context_of(

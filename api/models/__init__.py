@@ -2,7 +2,7 @@
 
 from api.models.alert import Alert, AlertOccurrence
 from api.models.audit import AuditEvent
-from api.models.checkin import CheckIn
+from api.models.check_in import CheckIn
 from api.models.clinic import Clinic
 from api.models.course import Course, Infusion
 from api.models.identity import EnrollmentCode, RefreshFamily, RefreshToken, User

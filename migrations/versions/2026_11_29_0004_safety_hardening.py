@@ -16,8 +16,9 @@ triggers. Create the tables as one role and run the service as another, for exam
     REVOKE UPDATE, DELETE, TRUNCATE ON audit_events FROM interval_app;
     GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO interval_app;
 
-docs/decisions.md ("Audit") has the whole recipe; tests/migrations/test_audit_trail.py shows that
-such a role can neither edit, delete, truncate nor disable the trigger.
+docs/decisions.md ("Audit") has the whole recipe; tests/api/test_security_fixes.py
+(TestAuditTrail) shows that such a role can disable no trigger, and that TRUNCATE is refused
+even where it is granted.
 """
 
 import sqlalchemy as sa

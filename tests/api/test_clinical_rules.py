@@ -73,6 +73,21 @@ class TestReliableDeterioration:
         assert (alert["priority"], alert["baseline"]["source"]) == ("normal", "first_available")
         assert alert["baseline"]["check_in_id"] == first["id"]
 
+    def test_a_merged_trigger_against_a_better_baseline_raises_the_priority(
+        self, client, auth, course_api, patient, submit, clinician
+    ):
+        course = course_api.start(patient)
+        course_api.infuse(course, at(0))
+        submit(patient, check_in_body(completed_at=at(1), **PHQ9_8))
+        submit(patient, check_in_body(completed_at=at(5), **PHQ9_14))
+        assert kinds(client, auth, clinician) == [("reliable_deterioration", "normal")]
+        # A pre-infusion check-in synced late becomes the baseline; the next trigger is high.
+        pre = submit(patient, check_in_body(completed_at=at(-1), **PHQ9_8)).get_json()
+        submit(patient, check_in_body(completed_at=at(7), **PHQ9_14))
+        [alert] = inbox(client, auth, clinician)
+        assert (alert["priority"], alert["occurrence_count"]) == ("high", 2)
+        assert alert["baseline"] == {"check_in_id": pre["id"], "total": 8, "source": "pre_infusion"}
+
     @pytest.mark.parametrize("worse_by,alerted", [(14, False), (15, True)])
     def test_pcl5_reliable_change_is_15_points(
         self, client, auth, course_api, patient, submit, clinician, worse_by, alerted
@@ -117,6 +132,18 @@ class TestSustainedPain:
     ):
         for day in (1, 1.2, 2):
             self.rate(submit, patient, day, 8)
+        assert kinds(client, auth, clinician) == []
+
+    def test_three_dates_within_a_day_do_not(
+        self, client, auth, pain_course, patient, submit, clinician
+    ):
+        # 23:59 on the 7th, noon on the 8th, 00:01 on the 9th, in the patient's own time.
+        for when in (
+            "2026-10-07T23:59:00-04:00",
+            "2026-10-08T12:00:00-04:00",
+            "2026-10-09T00:01:00-04:00",
+        ):
+            submit(patient, check_in_body("pain", completed_at=when, i1=8))
         assert kinds(client, auth, clinician) == []
 
     def test_one_very_bad_day_does_not(self, client, auth, pain_course, patient, submit, clinician):
@@ -172,6 +199,15 @@ class TestInChairGrace:
         check_in = submit(patient, check_in_body(completed_at=at(0, 1))).get_json()
         assert check_in["context"]["infusion_number"] == 1
 
+    def test_without_a_grace_a_check_in_at_the_infusion_counts_after_it(
+        self, app, course_api, patient, submit, monkeypatch
+    ):
+        monkeypatch.setitem(app.config, "IN_CHAIR_GRACE_MINUTES", 0)
+        course = course_api.start(patient)
+        course_api.infuse(course, at(0))
+        check_in = submit(patient, check_in_body(completed_at=at(0))).get_json()
+        assert check_in["context"]["infusion_number"] == 1
+
     def test_a_baseline_filled_in_the_chair_is_pre_infusion(self, course_api, patient, submit):
         course = course_api.start(patient)
         course_api.infuse(course, at(0))
@@ -214,6 +250,33 @@ class TestDefaultPlans:
         assert due_items(client, auth, patient, "2026-10-05T13:00:00Z") == [
             ("phq9", "at_baseline", "done")
         ]
+
+    def test_a_check_in_of_the_previous_course_is_not_this_ones_baseline(
+        self, client, auth, course_api, patient, submit, clinician
+    ):
+        first = course_api.start(patient, started_on="2026-10-05")
+        course_api.infuse(first, at(0))
+        submit(patient, check_in_body(completed_at="2026-10-15T12:00:00Z"))
+        response = client.patch(
+            f"/v1/courses/{first['id']}",
+            json={"status": "completed", "completed_on": "2026-10-20"},
+            headers={**auth(clinician), "If-Match": course_api.course(first).headers["ETag"]},
+        )
+        assert response.status_code == 200
+        course_api.start(patient, started_on="2026-11-05")
+        assert due_items(client, auth, patient, "2026-11-05T15:00:00Z") == [
+            ("phq9", "at_baseline", "due")
+        ]
+
+    def test_a_skipped_item_stays_skipped_after_the_infusion_time(
+        self, client, auth, course_api, patient, submit
+    ):
+        course = course_api.start(patient, started_on="2026-10-05")
+        submit(patient, check_in_body(completed_at=at(-0.5)))
+        course_api.infuse(course, at(0))
+        course_api.schedule(course, at(3))
+        items = due_items(client, auth, patient, at(3.2))
+        assert ("phq9", "before_each_infusion", "done") in items
 
     def test_weekly_measurement_starts_with_the_first_infusion(
         self, client, auth, course_api, patient
@@ -291,6 +354,15 @@ class TestInbox:
         [alert] = inbox(client, auth, clinician)
         assert alert["answer"] == {"item": "9", "value": 2, "label": "More than half the days"}
         assert alert["occurrences"][0]["answer"]["value"] == 2
+
+    def test_a_merged_alert_shows_the_highest_answer(
+        self, client, auth, submit, patient, clinician
+    ):
+        for level in (1, 3, 2):
+            submit(patient, check_in_body(i9=level))
+        [alert] = inbox(client, auth, clinician)
+        assert alert["answer"]["value"] == 3
+        assert [o["answer"]["value"] for o in alert["occurrences"]] == [1, 3, 2]
 
     def test_a_merged_occurrence_moves_an_alert_up(
         self, client, auth, submit, patient, make_patient, clinic, clinician

@@ -3,11 +3,15 @@ refused ones, whatever refused them, say they were NOT sent (CLINICAL.md "Crisis
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
-from api.domain import checkins
+from api import auditing
+from api.domain import check_ins as check_in_service
+from api.models import CheckIn
 from tests.conftest import check_in_body
 
 # CLINICAL.md "Crisis wording", word for word.
@@ -80,7 +84,7 @@ def test_an_error_of_ours_says_not_sent(submit, patient, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("scoring broke")
 
-    monkeypatch.setattr(checkins, "score", broken)
+    monkeypatch.setattr(check_in_service, "score", broken)
     response = submit(patient, check_in_body(i9=1))
     assert response.status_code == 500
     assert not_sent(response.get_json())
@@ -158,3 +162,72 @@ def test_no_text_ever_claims_an_alert(client, auth, patient, submit):
     texts = [SENT, NOT_SENT]
     texts.append(submit(patient, check_in_body(i9=1)).get_json()["safety"]["message"])
     assert not any("alerted" in text for text in texts)
+
+
+class CommitFails:
+    """A request session whose commit fails, as when the database goes away at the end."""
+
+    def __init__(self, session):
+        self._session = session
+
+    def __getattr__(self, name):
+        return getattr(self._session, name)
+
+    def commit(self):
+        raise OperationalError("COMMIT", {}, Exception("connection lost"))
+
+
+def test_a_failed_commit_answers_503_and_says_not_sent(submit, patient, session, monkeypatch):
+    real = auditing.request_session
+    monkeypatch.setattr(auditing, "request_session", lambda: CommitFails(real()))
+    body = check_in_body(i9=3, id=uuid.uuid4())
+    response = submit(patient, body)
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert not_sent(response.get_json())
+    assert session.get(CheckIn, uuid.UUID(body["id"])) is None
+
+
+@pytest.mark.parametrize(
+    "item_9",
+    ["2", 2.0, 4, " 1 ", True],
+    ids=["a string", "a float", "above the range", "padded", "true"],
+)
+def test_an_item_9_the_validator_refuses_still_says_not_sent(submit, patient, item_9):
+    body = check_in_body()
+    body["answers"]["9"] = item_9
+    response = submit(patient, body)
+    assert response.status_code == 422
+    assert not_sent(response.get_json())
+
+
+def test_a_body_that_is_not_strict_json_still_says_not_sent(client, auth, patient):
+    text = json.dumps(check_in_body(i9=2))[:-1] + ', "note": NaN}'
+    response = client.post(
+        f"/v1/patients/{patient.id}/check-ins",
+        data=text,
+        headers={**auth(patient), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert not_sent(response.get_json())
+
+
+def test_a_batch_sent_as_a_bare_array_says_not_sent(client, auth, patient):
+    response = client.post(
+        f"/v1/patients/{patient.id}/check-ins/batch",
+        json=[check_in_body(i9=1)],
+        headers=auth(patient),
+    )
+    assert response.status_code == 422
+    assert not_sent(response.get_json())
+
+
+@pytest.mark.parametrize("path", ["/check-ins", "/check-ins/batch"])
+def test_an_oversized_submission_is_a_413(client, auth, patient, path):
+    huge = '{"questionnaire": "phq9", "note": "' + "x" * (1024 * 1024 + 10) + '"}'
+    response = client.post(
+        f"/v1/patients/{patient.id}{path}",
+        data=huge,
+        headers={**auth(patient), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.mimetype == "application/problem+json"

@@ -4,6 +4,7 @@ and nothing stored is lost or doubled."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import uuid
@@ -13,8 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DataError
 
 from api.app import create_app
-from api.domain import checkins
-from api.models import CheckIn
+from api.domain import check_ins as check_in_service
+from api.models import CheckIn, Infusion
 from api.smorest import PUBLIC
 from tests.conftest import app_config, check_in_body
 
@@ -251,14 +252,14 @@ def stored(session, patient) -> set[str]:
 def test_a_failure_inside_one_batch_item_spares_the_others(
     client, auth, patient, session, monkeypatch, caplog
 ):
-    real_score = checkins.score
+    real_score = check_in_service.score
 
     def score_failing_on_item_1_at_3(definition, answers):
         if answers.get("1") == 3:
             raise RuntimeError("injected failure")
         return real_score(definition, answers)
 
-    monkeypatch.setattr(checkins, "score", score_failing_on_item_1_at_3)
+    monkeypatch.setattr(check_in_service, "score", score_failing_on_item_1_at_3)
     items = [check_in_body(id=uuid.uuid4(), i1=n) for n in (1, 3, 2)]
     items[1]["answers"]["9"] = 1
     with caplog.at_level(logging.ERROR, logger="interval"):
@@ -293,15 +294,29 @@ def test_a_retried_batch_after_an_item_failure_stores_each_once(
 ):
     items = [check_in_body(id=uuid.uuid4(), i1=n) for n in (1, 2)]
     path = f"/v1/patients/{patient.id}/check-ins/batch"
-    real_score = checkins.score
+    real_score = check_in_service.score
     monkeypatch.setattr(
-        checkins,
+        check_in_service,
         "score",
         lambda d, a: (_ for _ in ()).throw(RuntimeError()) if a["1"] == 2 else real_score(d, a),
     )
     client.post(path, json={"check_ins": items}, headers=auth(patient))
-    monkeypatch.setattr(checkins, "score", real_score)
+    monkeypatch.setattr(check_in_service, "score", real_score)
     again = client.post(path, json={"check_ins": items}, headers=auth(patient)).get_json()
     assert [r["status"] for r in again["results"]] == [200, 201]
     count = session.scalar(select(func.count()).where(CheckIn.patient_id == patient.id))
     assert count == 2
+
+
+def test_an_impossible_infusion_already_stored_is_left_out_of_the_timeline(
+    course_api, patient, submit, session
+):
+    course = course_api.start(patient)
+    infusion = course_api.infuse(course, "2026-10-02T15:00:00Z")
+    stored = session.get(Infusion, uuid.UUID(infusion["id"]))
+    # As a row written before dates were checked might hold.
+    stored.administered_at = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
+    session.commit()
+    response = submit(patient, check_in_body(i9=1))
+    assert response.status_code == 201
+    assert response.get_json()["context"]["phase"] == "baseline"

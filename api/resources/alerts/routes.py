@@ -69,7 +69,13 @@ def present_many(alerts: list[Alert]) -> list[dict]:
                 "raised_at": alert.raised_at,
                 "last_received_at": alert.last_received_at,
                 "check_in_entered_in_error": status_of.get(alert.check_in_id) == "entered_in_error",
-                "answer": answer_of.get(alert.check_in_id),
+                # The highest level answered across the alert's occurrences (the latest of
+                # equals), so a merged "nearly every day" is never shown as "several days".
+                "answer": max(
+                    (a for a in reversed(answer_of.values()) if a),
+                    key=lambda a: a["value"],
+                    default=None,
+                ),
                 "baseline": None
                 if alert.baseline_check_in_id is None
                 else {

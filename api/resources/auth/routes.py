@@ -115,6 +115,8 @@ def logout(args):
 def enroll(args):
     """Redeem an enrollment code: set a password and sign in"""
     _limit("enroll", args["email"])
+    # Each code is tried a limited number of times, whatever email comes with it.
+    rate_limits().hit_secret("enroll", args["code"])
     user, tokens = identity.enroll(
         request_session(),
         identity_settings(),

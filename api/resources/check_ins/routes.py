@@ -9,21 +9,22 @@ import re
 import uuid
 
 import marshmallow as ma
-from flask import Response, current_app, g, json, request
+from flask import Response, request
 from flask.views import MethodView
-from sqlalchemy.exc import SQLAlchemyError
 
 from api.auditing import note
 from api.auth import current_actor
 from api.context import in_chair_grace, questionnaire_registry, rate_limits, request_session
+from api.crisis import information_not_sent
 from api.db import utcnow
-from api.domain import checkins, timeline
+from api.domain import check_ins as check_in_service
+from api.domain import timeline
 from api.domain.access import get_patient
 from api.domain.errors import Invalid
 from api.domain.safety import crisis_information
 from api.domain.scoring import safety_flags
 from api.models import CheckIn, Clinic
-from api.parsing import UNSAFE_MESSAGE, raw_json, unsafe_paths
+from api.parsing import UNSAFE_MESSAGE, unsafe_paths
 from api.problems import domain_problem_body, flatten_errors
 from api.resources.check_ins.schemas import (
     BatchResponseSchema,
@@ -35,7 +36,7 @@ from api.resources.check_ins.schemas import (
     EnteredInErrorArgsSchema,
 )
 from api.resources.pagination import decode_cursor, paged
-from api.smorest import Blueprint, audited, view_attribute
+from api.smorest import Blueprint, audited
 
 blp = Blueprint("check_ins", __name__, url_prefix="/v1", description="Check-ins")
 
@@ -107,37 +108,6 @@ def present_many(check_ins: list[CheckIn]) -> list[dict]:
     return [present(c, contexts[c.id], clinics[c.clinic_id]) for c in check_ins]
 
 
-def crisis_information_not_sent() -> dict:
-    """Crisis information for answers that were not stored, in the caller's clinic's words when
-    the clinic can be read; the default words otherwise (nothing may hide it)."""
-    actor = g.get("actor")
-    clinic = None
-    if actor is not None:
-        try:
-            clinic = request_session().get(Clinic, actor.clinic_id)
-        except SQLAlchemyError:
-            clinic = None
-    return crisis_information(clinic, sent=False)
-
-
-@blp.after_request
-def crisis_information_on_refusal(response: Response) -> Response:
-    """Whatever refused a submission (validation, a conflict, a rate limit, an expired token, an
-    error of ours), answers that endorse a safety item come back with crisis information that
-    says they were NOT sent."""
-    if response.status_code < 400 or not view_attribute(
-        current_app, request.endpoint, request.method, "_crisis_on_refusal"
-    ):
-        return response
-    if not checkins.endorses_safety_item(questionnaire_registry(), raw_json(request)):
-        return response
-    body = response.get_json(silent=True)
-    if isinstance(body, dict):
-        body["safety"] = crisis_information_not_sent()
-        response.set_data(json.dumps(body))
-    return response
-
-
 def spend_check_in_allowance(patient_id: uuid.UUID, count: int) -> None:
     rate_limits().spend_check_ins(patient_id, count)
 
@@ -151,8 +121,8 @@ def idempotency_key() -> str | None:
     return key
 
 
-def submission_from(args: dict, key: str | None) -> checkins.Submission:
-    return checkins.Submission(
+def submission_from(args: dict, key: str | None) -> check_in_service.Submission:
+    return check_in_service.Submission(
         questionnaire=args["questionnaire"],
         answers=args["answers"],
         completed_at=args["completed_at"],
@@ -181,7 +151,7 @@ class PatientCheckIns(MethodView):
         )
         session = request_session()
         patient = get_patient(session, current_actor(), patient_id)
-        page = checkins.list_check_ins(
+        page = check_in_service.list_check_ins(
             session,
             patient=patient,
             questionnaire=args["questionnaire"],
@@ -216,7 +186,7 @@ class PatientCheckIns(MethodView):
         session = request_session()
         patient = get_patient(session, current_actor(), patient_id)
         spend_check_in_allowance(patient.id, 1)
-        outcome = checkins.submit(
+        outcome = check_in_service.submit(
             session,
             questionnaire_registry(),
             actor=current_actor(),
@@ -243,7 +213,7 @@ def submit_batch(args, patient_id: uuid.UUID):
     session = request_session()
     patient = get_patient(session, current_actor(), patient_id)
     spend_check_in_allowance(patient.id, len(args["check_ins"]))
-    results = checkins.submit_batch(
+    results = check_in_service.submit_batch(
         session,
         questionnaire_registry(),
         actor=current_actor(),
@@ -257,36 +227,36 @@ def submit_batch(args, patient_id: uuid.UUID):
     return {"results": [present_result(r, presented) for r in results]}
 
 
-def read_batch_item(raw: object) -> checkins.BatchItem:
+def read_batch_item(raw: object) -> check_in_service.BatchItem:
     """Read one batch item as a single submission would be read."""
     if not isinstance(raw, dict):
-        return checkins.BatchItem(
+        return check_in_service.BatchItem(
             raw, unreadable=Invalid(errors={"_body": ["Each check-in must be a JSON object."]})
         )
     unsafe = unsafe_paths(raw)
     if unsafe:
-        return checkins.BatchItem(raw, unreadable=Invalid(UNSAFE_MESSAGE, errors=unsafe))
+        return check_in_service.BatchItem(raw, unreadable=Invalid(UNSAFE_MESSAGE, errors=unsafe))
     try:
         data = CheckInSubmitSchema().load(raw)
     except ma.ValidationError as error:
-        return checkins.BatchItem(
+        return check_in_service.BatchItem(
             raw,
             unreadable=Invalid(
                 "The check-in did not validate; see errors.",
                 errors=flatten_errors(error.messages),
             ),
         )
-    return checkins.BatchItem(raw, submission=submission_from(data, None))
+    return check_in_service.BatchItem(raw, submission=submission_from(data, None))
 
 
-def present_result(result: checkins.BatchResult, presented: dict) -> dict:
+def present_result(result: check_in_service.BatchResult, presented: dict) -> dict:
     body: dict = {"id": result.id, "status": result.status}
     if result.outcome is not None:
         body["check_in"] = presented[result.outcome.check_in.id]
     if result.problem is not None:
         body["problem"] = domain_problem_body(result.problem)
         if result.endorses_safety_item:
-            body["problem"]["safety"] = crisis_information_not_sent()
+            body["problem"]["safety"] = information_not_sent()
     return body
 
 
@@ -298,7 +268,7 @@ def present_result(result: checkins.BatchResult, presented: dict) -> dict:
 def get_check_in(check_in_id: uuid.UUID):
     """One check-in"""
     note(resource_id=check_in_id)
-    check_in = checkins.get_check_in(request_session(), current_actor(), check_in_id)
+    check_in = check_in_service.get_check_in(request_session(), current_actor(), check_in_id)
     note(patient_ids=[check_in.patient_id])
     return present_many([check_in])[0]
 
@@ -313,7 +283,7 @@ def get_check_in(check_in_id: uuid.UUID):
 def mark_entered_in_error(args, check_in_id: uuid.UUID):
     """Mark a check-in entered in error: it stays, and leaves every score-based view"""
     note(resource_id=check_in_id)
-    check_in = checkins.mark_entered_in_error(
+    check_in = check_in_service.mark_entered_in_error(
         request_session(),
         actor=current_actor(),
         check_in_id=check_in_id,

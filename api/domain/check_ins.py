@@ -264,7 +264,12 @@ def endorses_safety_item(registry: Registry, body: object) -> bool:
     """Whether a submitted body (one check-in, or a batch of them) endorses a safety item, read
     as leniently as possible: a refusal for any other reason must still show crisis
     information, worded for answers that were not sent."""
-    items = body.get("check_ins") if isinstance(body, dict) and "check_ins" in body else [body]
+    if isinstance(body, list):
+        items: object = body
+    elif isinstance(body, dict) and "check_ins" in body:
+        items = body["check_ins"]
+    else:
+        items = [body]
     for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict) or not isinstance(item.get("questionnaire"), str):
             continue
