@@ -7,13 +7,14 @@ import uuid
 
 from sqlalchemy.orm import Session
 
+from api import factories
 from api.db import utcnow
 from api.domain import check_ins as check_in_service
 from api.domain import courses, timeline
 from api.domain.access import Actor
 from api.domain.identity import IdentitySettings
 from api.domain.registry import Registry
-from api.models import CareTeamMember, Clinic, Patient, User
+from api.models import Clinic, Patient, User
 
 DEMO_CLINIC_ID = uuid.UUID("00000000-0000-4000-8000-00000000c11c")
 # Demo-only passwords for a local SQLite file; `interval demo` refuses to run in production.
@@ -47,18 +48,6 @@ HISTORIES = [
     ("chronic_pain", "pain", [7, 6, 6, 5, 4, 4, 3], None),
 ]
 INDUCTION_DAYS = [0, 2, 4, 7, 9, 11]
-
-
-def spread(total: int, item_ids: list[str], top: int, fixed: dict[str, int]) -> dict[str, int]:
-    """Answers that sum to `total`, filling items in turn (deterministic, plausible enough)."""
-    answers = {item_id: 0 for item_id in item_ids} | fixed
-    remaining = total - sum(fixed.values())
-    while remaining > 0:
-        for item_id in item_ids:
-            if remaining and item_id not in fixed and answers[item_id] < top:
-                answers[item_id] += 1
-                remaining -= 1
-    return answers
 
 
 def load_history(
@@ -113,8 +102,6 @@ def load_history(
         fields={"status": "scheduled", "scheduled_for": now + dt.timedelta(days=2, hours=3)},
     )
     definition = registry.get(key)
-    scored = [item.id for item in definition.scored_items]
-    top = max(definition.scored_items[0].values)
     days = [-2, 1.5, 3.5, 6.5, 8.5, 13, 20, 27, 34, 41]
     for index, total in enumerate(totals):
         if index == 5 and key != "phq9":
@@ -133,7 +120,7 @@ def load_history(
             grace=timeline.DEFAULT_IN_CHAIR_GRACE,
             submission=check_in_service.Submission(
                 questionnaire=key,
-                answers=spread(total, scored, top, fixed),
+                answers=factories.answers_summing_to(definition, total, fixed),
                 completed_at=start + dt.timedelta(days=days[index], hours=9),
             ),
         )
@@ -149,64 +136,33 @@ def load_demo(
         return credentials
     now = utcnow()
     password_hash = settings.passwords.hash(DEMO_PASSWORD)
-    session.add(Clinic(id=DEMO_CLINIC_ID, name="Demo Ketamine Clinic", created_at=now))
-    session.flush()
-    staff = []
-    for email, name, role in STAFF:
-        user = User(
-            id=uuid.uuid4(),
-            clinic_id=DEMO_CLINIC_ID,
-            email=email,
-            display_name=name,
-            role=role,
-            password_hash=password_hash,
-            is_active=True,
-            created_at=now,
+    clinic = factories.clinic(session, "Demo Ketamine Clinic", id=DEMO_CLINIC_ID)
+    staff = [
+        factories.user(
+            session, clinic, role, email=email, display_name=name, password_hash=password_hash
         )
-        session.add(user)
-        staff.append(user)
-    session.flush()
+        for email, name, role in STAFF
+    ]
     for index, (email, name, timezone, mrn, birth_year, clinician) in enumerate(PATIENTS):
-        user = User(
-            id=uuid.uuid4(),
-            clinic_id=DEMO_CLINIC_ID,
-            email=email,
-            display_name=name,
-            role="patient",
-            password_hash=password_hash,
-            is_active=True,
-            created_at=now,
+        account = factories.user(
+            session, clinic, "patient", email=email, display_name=name, password_hash=password_hash
         )
-        session.add(user)
-        session.flush()
-        patient = Patient(
-            id=uuid.uuid4(),
-            clinic_id=DEMO_CLINIC_ID,
-            user_id=user.id,
+        patient = factories.patient(
+            session,
+            clinic,
+            account=account,
+            care_team=[staff[clinician]],
             display_name=name,
             mrn=mrn,
             birth_year=birth_year,
             timezone=timezone,
-            created_at=now - dt.timedelta(days=60 - index),
         )
-        session.add(patient)
-        session.flush()
-        session.add(
-            CareTeamMember(
-                patient_id=patient.id,
-                user_id=staff[clinician].id,
-                clinic_id=DEMO_CLINIC_ID,
-                added_at=now,
-                added_by=staff[0].id,
-            )
-        )
-        session.flush()
         if registry is not None:
             load_history(
                 session,
                 registry,
                 patient=patient,
-                patient_user=user,
+                patient_user=account,
                 clinician=staff[clinician],
                 history=HISTORIES[index],
                 now=now,

@@ -17,26 +17,13 @@ import tempfile
 import time
 import uuid
 
+from api import factories
 from api.app import create_app
 from api.db import utcnow
 from api.domain import check_ins as check_in_service
-from api.domain import courses, identity
+from api.domain import courses, identity, timeline
 from api.domain.access import Actor
 from api.migrate import upgrade
-from api.models import CareTeamMember, Clinic, Patient, User
-
-PHQ9_ITEMS = [str(i) for i in range(1, 10)]
-
-
-def phq9(total: int, item9: int = 0) -> dict[str, int]:
-    answers = dict.fromkeys(PHQ9_ITEMS, 0) | {"9": item9}
-    remaining = total - item9
-    while remaining > 0:
-        for item in PHQ9_ITEMS[:8]:
-            if remaining and answers[item] < 3:
-                answers[item] += 1
-                remaining -= 1
-    return answers
 
 
 def seed(app, patients: int) -> dict:
@@ -44,56 +31,20 @@ def seed(app, patients: int) -> dict:
     infusions and 30 PHQ-9 check-ins over 60 days."""
     database = app.extensions["interval.db"]
     registry = app.extensions["interval.questionnaires"]
+    phq9 = registry.get("phq9")
     settings = app.extensions["interval.identity"]
     now = utcnow()
     start = now - dt.timedelta(days=60)
     with database.session() as session:
-        clinic = Clinic(id=uuid.uuid4(), name="Bench clinic", created_at=now)
-        session.add(clinic)
-        session.flush()
-        clinicians = []
-        for n in range(max(1, patients // 40)):
-            user = User(
-                id=uuid.uuid4(),
-                clinic_id=clinic.id,
-                role="clinician",
-                email=f"bench-clinician-{n}-{uuid.uuid4().hex[:6]}@example.test",
-                display_name=f"Clinician {n}",
-                is_active=True,
-                created_at=now,
-            )
-            session.add(user)
-            clinicians.append(user)
-        session.flush()
+        clinic = factories.clinic(session, "Bench clinic")
+        clinicians = [
+            factories.user(session, clinic, "clinician") for _ in range(max(1, patients // 40))
+        ]
         patient_rows = []
         for n in range(patients):
-            user = User(
-                id=uuid.uuid4(),
-                clinic_id=clinic.id,
-                role="patient",
-                email=f"bench-patient-{n}-{uuid.uuid4().hex[:6]}@example.test",
-                display_name=f"Patient {n}",
-                is_active=True,
-                created_at=now,
-            )
-            session.add(user)
-            session.flush()
-            patient = Patient(
-                id=uuid.uuid4(),
-                clinic_id=clinic.id,
-                user_id=user.id,
-                display_name=f"Patient {n}",
-                timezone="America/New_York",
-                created_at=now,
-            )
-            session.add(patient)
+            user = factories.user(session, clinic, "patient")
             clinician = clinicians[n % len(clinicians)]
-            session.flush()
-            session.add(
-                CareTeamMember(
-                    patient_id=patient.id, user_id=clinician.id, clinic_id=clinic.id, added_at=now
-                )
-            )
+            patient = factories.patient(session, clinic, account=user, care_team=[clinician])
             clinician_actor = Actor(clinician.id, "clinician", clinic.id)
             course = courses.create_course(
                 session,
@@ -125,9 +76,12 @@ def seed(app, patients: int) -> dict:
                     actor=patient_actor,
                     patient=patient,
                     now=now,
+                    grace=timeline.DEFAULT_IN_CHAIR_GRACE,
                     submission=check_in_service.Submission(
                         questionnaire="phq9",
-                        answers=phq9(max(2, 20 - k // 2), int(k == 7)),
+                        answers=factories.answers_summing_to(
+                            phq9, max(2, 20 - k // 2), {"9": int(k == 7)}
+                        ),
                         completed_at=start + dt.timedelta(days=2 * k, hours=9),
                     ),
                 )
@@ -192,6 +146,7 @@ def main() -> None:
     patient_tokens = world["tokens"]["patients"]
     first_patient = world["patients"][0]
     n = args.iterations
+    phq9 = app.extensions["interval.questionnaires"].get("phq9")
 
     def as_patient(i: int) -> dict:
         return {"Authorization": f"Bearer {patient_tokens[i % len(patient_tokens)]}"}
@@ -204,7 +159,7 @@ def main() -> None:
             json={
                 "id": str(uuid.uuid4()),
                 "questionnaire": "phq9",
-                "answers": phq9(8),
+                "answers": factories.answers_summing_to(phq9, 8, {"9": 0}),
                 "completed_at": utcnow().isoformat(),
             },
         )
@@ -215,7 +170,7 @@ def main() -> None:
             {
                 "id": str(uuid.uuid4()),
                 "questionnaire": "phq9",
-                "answers": phq9(6),
+                "answers": factories.answers_summing_to(phq9, 6, {"9": 0}),
                 "completed_at": (utcnow() - dt.timedelta(hours=k)).isoformat(),
             }
             for k in range(20)

@@ -4,18 +4,18 @@ transaction that is rolled back; factories for clinics, users and patients."""
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from api import factories
 from api.app import create_app
 from api.db import utcnow
 from api.domain import identity
 from api.migrate import upgrade
-from api.models import CareTeamMember, Clinic, Patient, User
+from api.models import Clinic, Patient, User
 
 PASSWORD = "correct horse battery"
 TEST_SECRET = "test-signing-key-" + "k" * 50
@@ -107,8 +107,7 @@ def password_hash(app) -> str:
 @pytest.fixture
 def make_clinic(session):
     def make(name: str = "Clinic") -> Clinic:
-        clinic = Clinic(id=uuid.uuid4(), name=name, created_at=utcnow())
-        session.add(clinic)
+        clinic = factories.clinic(session, name)
         session.commit()
         return clinic
 
@@ -125,17 +124,15 @@ def make_user(session, password_hash):
         display_name: str | None = None,
         active: bool = True,
     ) -> User:
-        user = User(
-            id=uuid.uuid4(),
-            clinic_id=clinic.id,
-            email=email or f"{role}-{uuid.uuid4().hex[:10]}@example.test",
-            display_name=display_name or f"{role.title()} {uuid.uuid4().hex[:4]}",
-            role=role,
+        user = factories.user(
+            session,
+            clinic,
+            role,
+            email=email,
+            display_name=display_name,
             password_hash=password_hash,
-            is_active=active,
-            created_at=utcnow(),
+            active=active,
         )
-        session.add(user)
         session.commit()
         return user
 
@@ -153,27 +150,15 @@ def make_patient(session, make_user):
         mrn: str | None = None,
         timezone: str = "America/New_York",
     ) -> Patient:
-        user = make_user(clinic, "patient") if enrolled else None
-        patient = Patient(
-            id=uuid.uuid4(),
-            clinic_id=clinic.id,
-            user_id=user.id if user else None,
-            display_name=display_name or f"Patient {uuid.uuid4().hex[:6]}",
+        patient = factories.patient(
+            session,
+            clinic,
+            account=make_user(clinic, "patient") if enrolled else None,
+            care_team=care_team,
+            display_name=display_name,
             mrn=mrn,
             timezone=timezone,
-            created_at=utcnow(),
         )
-        session.add(patient)
-        session.flush()
-        for clinician in care_team:
-            session.add(
-                CareTeamMember(
-                    patient_id=patient.id,
-                    user_id=clinician.id,
-                    clinic_id=clinic.id,
-                    added_at=utcnow(),
-                )
-            )
         session.commit()
         return patient
 

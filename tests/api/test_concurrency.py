@@ -8,49 +8,29 @@ from threading import Barrier
 
 from sqlalchemy import func, select
 
+from api import factories
 from api.db import utcnow
 from api.domain import identity
-from api.models import Alert, AlertOccurrence, CareTeamMember, CheckIn, Clinic, Patient, User
+from api.models import Alert, AlertOccurrence, CheckIn, Clinic, Patient, User
 from tests.conftest import check_in_body
 
 
 def committed_user(app, role: str = "clinician") -> User:
     """A user committed outright (no test transaction), with a unique clinic of its own."""
-    database = app.extensions["interval.db"]
-    with database.session() as session:
-        clinic = Clinic(id=uuid.uuid4(), name="Race clinic", created_at=utcnow())
-        user = User(
-            id=uuid.uuid4(),
-            clinic_id=clinic.id,
-            role=role,
-            email=f"race-{uuid.uuid4().hex}@example.test",
-            display_name="Racer",
-            is_active=True,
-            created_at=utcnow(),
-        )
-        session.add(clinic)
-        session.flush()
-        session.add(user)
+    with app.extensions["interval.db"].session() as session:
+        user = factories.user(session, factories.clinic(session, "Race clinic"), role)
         session.commit()
         return user
 
 
 def committed_patient(app) -> tuple[Patient, str]:
     """An enrolled patient committed outright, and an access token for them."""
-    user = committed_user(app, "patient")
-    database = app.extensions["interval.db"]
-    with database.session() as session:
-        patient = Patient(
-            id=uuid.uuid4(),
-            clinic_id=user.clinic_id,
-            user_id=user.id,
-            display_name="Racing patient",
-            timezone="UTC",
-            created_at=utcnow(),
-        )
-        session.add(patient)
+    with app.extensions["interval.db"].session() as session:
+        of_clinic = factories.clinic(session, "Race clinic")
+        account = factories.user(session, of_clinic, "patient")
+        patient = factories.patient(session, of_clinic, account=account, timezone="UTC")
         pair = identity.start_session(
-            session, app.extensions["interval.identity"], user=user, now=utcnow()
+            session, app.extensions["interval.identity"], user=account, now=utcnow()
         )
         session.commit()
     return patient, pair.access_token
@@ -156,23 +136,8 @@ def test_concurrent_patches_of_one_infusion_one_wins(app):
     clinician = committed_user(app)
     database = app.extensions["interval.db"]
     with database.session() as session:
-        patient = Patient(
-            id=uuid.uuid4(),
-            clinic_id=clinician.clinic_id,
-            display_name="P",
-            timezone="UTC",
-            created_at=utcnow(),
-        )
-        session.add(patient)
-        session.flush()
-        session.add(
-            CareTeamMember(
-                patient_id=patient.id,
-                user_id=clinician.id,
-                clinic_id=clinician.clinic_id,
-                added_at=utcnow(),
-            )
-        )
+        of_clinic = session.get_one(Clinic, clinician.clinic_id)
+        patient = factories.patient(session, of_clinic, care_team=[clinician], timezone="UTC")
         token = identity.start_session(
             session, app.extensions["interval.identity"], user=clinician, now=utcnow()
         ).access_token

@@ -12,12 +12,13 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
+from api import factories
 from api.app import create_app
 from api.config import ConfigError, load
 from api.db import utcnow
 from api.domain import identity
 from api.logs import JsonFormatter
-from api.models import AuditEvent, User
+from api.models import AuditEvent, Patient, User
 from api.ratelimit import RateLimits
 from tests.api.test_concurrency import committed_patient, committed_user, race
 from tests.conftest import PASSWORD, PRODUCTION_SECRET, app_config, check_in_body
@@ -177,23 +178,13 @@ def test_concurrent_acknowledge_and_resolve_end_in_one_consistent_state(app):
     clinician = committed_user(app)
     database = app.extensions["interval.db"]
     with database.session() as session:
-        from api.models import CareTeamMember, Patient
-
-        staff = session.get(User, clinician.id)
+        staff = session.get_one(User, clinician.id)
         staff.clinic_id = patient.clinic_id
-        session.add(
-            CareTeamMember(
-                patient_id=patient.id,
-                user_id=clinician.id,
-                clinic_id=patient.clinic_id,
-                added_at=utcnow(),
-            )
-        )
+        factories.join_care_team(session, session.get_one(Patient, patient.id), staff)
         token = identity.start_session(
             session, app.extensions["interval.identity"], user=staff, now=utcnow()
         ).access_token
         session.commit()
-        assert session.get(Patient, patient.id)
     client = app.test_client()
     client.post(
         f"/v1/patients/{patient.id}/check-ins",

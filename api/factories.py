@@ -1,0 +1,109 @@
+"""Records for tests, the demo clinic and the benchmark, made one way: a clinic, its users,
+patients with their care teams, and answers that sum to a chosen total.
+
+Each function adds and flushes; the caller commits. Nothing here checks permissions: these make
+the world the API is then exercised in.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy.orm import Session
+
+from api.db import utcnow
+from api.domain.questionnaires import Definition
+from api.models import CareTeamMember, Clinic, Patient, User
+
+
+def clinic(session: Session, name: str = "Clinic", *, id: uuid.UUID | None = None) -> Clinic:
+    made = Clinic(id=id or uuid.uuid4(), name=name, created_at=utcnow())
+    session.add(made)
+    session.flush()
+    return made
+
+
+def user(
+    session: Session,
+    of_clinic: Clinic,
+    role: str = "clinician",
+    *,
+    email: str | None = None,
+    display_name: str | None = None,
+    password_hash: str | None = None,
+    active: bool = True,
+) -> User:
+    made = User(
+        id=uuid.uuid4(),
+        clinic_id=of_clinic.id,
+        email=email or f"{role}-{uuid.uuid4().hex[:10]}@example.test",
+        display_name=display_name or f"{role.replace('_', ' ').title()} {uuid.uuid4().hex[:4]}",
+        role=role,
+        password_hash=password_hash,
+        is_active=active,
+        created_at=utcnow(),
+    )
+    session.add(made)
+    session.flush()
+    return made
+
+
+def patient(
+    session: Session,
+    of_clinic: Clinic,
+    *,
+    account: User | None = None,
+    care_team: Iterable[User] = (),
+    display_name: str | None = None,
+    mrn: str | None = None,
+    birth_year: int | None = None,
+    timezone: str = "America/New_York",
+) -> Patient:
+    """A patient of the clinic, enrolled when `account` is given, with their care team."""
+    made = Patient(
+        id=uuid.uuid4(),
+        clinic_id=of_clinic.id,
+        user_id=account.id if account else None,
+        display_name=display_name or f"Patient {uuid.uuid4().hex[:6]}",
+        mrn=mrn,
+        birth_year=birth_year,
+        timezone=timezone,
+        created_at=utcnow(),
+    )
+    session.add(made)
+    session.flush()
+    for clinician in care_team:
+        join_care_team(session, made, clinician)
+    return made
+
+
+def join_care_team(session: Session, of_patient: Patient, clinician: User) -> None:
+    session.add(
+        CareTeamMember(
+            patient_id=of_patient.id,
+            user_id=clinician.id,
+            clinic_id=of_patient.clinic_id,
+            added_at=utcnow(),
+        )
+    )
+    session.flush()
+
+
+def answers_summing_to(
+    definition: Definition, total: int, fixed: dict[str, int] | None = None
+) -> dict[str, int]:
+    """Every scored item answered, summing to `total`: items filled in turn, deterministic.
+    `fixed` answers (PHQ-9 item 9, say) are kept as given and count toward the total."""
+    fixed = fixed or {}
+    scored = list(definition.scored_items)
+    answers = {item.id: 0 for item in scored} | fixed
+    remaining = total - sum(fixed.values())
+    if not 0 <= remaining <= sum(i.max_value for i in scored if i.id not in fixed):
+        raise ValueError(f"{definition.key} cannot sum to {total} with {fixed}")
+    while remaining > 0:
+        for item in scored:
+            if remaining and item.id not in fixed and answers[item.id] < item.max_value:
+                answers[item.id] += 1
+                remaining -= 1
+    return answers
