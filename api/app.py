@@ -16,6 +16,7 @@ from api.domain.credentials import Passwords, TokenSettings
 from api.domain.identity import IdentitySettings
 from api.domain.pagination import CursorCodec
 from api.domain.registry import DEFAULT_DIRECTORY, load_registry
+from api.domain.rules import Rules, parse_blood_pressure
 from api.ratelimit import RateLimits
 from api.resources import register_blueprints
 from api.smorest import PUBLIC, Api
@@ -91,8 +92,12 @@ def create_app(config: dict | None = None) -> Flask:
     )
 
     # Refuses to start, naming the file and the problem, if any definition is invalid.
-    app.extensions["interval.questionnaires"] = load_registry(
-        Path(settings.get("QUESTIONNAIRES_DIR") or DEFAULT_DIRECTORY)
+    registry = load_registry(Path(settings.get("QUESTIONNAIRES_DIR") or DEFAULT_DIRECTORY))
+    app.extensions["interval.questionnaires"] = registry
+    app.extensions["interval.rules"] = Rules(
+        registry,
+        in_chair_grace=dt.timedelta(minutes=settings["IN_CHAIR_GRACE_MINUTES"]),
+        blood_pressure_threshold=parse_blood_pressure(settings["INFUSION_BP_THRESHOLD"]),
     )
     api = Api(app)
     app.extensions["interval.api"] = api

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from api.domain.identity import IdentitySettings
 from api.domain.pagination import CursorCodec
 from api.domain.registry import Registry
+from api.domain.rules import Rules
 from api.ratelimit import RateLimits
 
 
@@ -26,6 +27,11 @@ def close_request_session(_exc: BaseException | None = None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+
+
+def rules() -> Rules:
+    """The clinical rules this deployment runs with (registry, in-chair grace, thresholds)."""
+    return current_app.extensions["interval.rules"]
 
 
 def questionnaire_registry() -> Registry:

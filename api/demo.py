@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 from api import factories
 from api.db import utcnow
 from api.domain import check_ins as check_in_service
-from api.domain import courses, timeline
+from api.domain import courses
 from api.domain.access import Actor
 from api.domain.identity import IdentitySettings
 from api.domain.registry import Registry
+from api.domain.rules import Rules
 from api.models import Clinic, Patient, User
 
 DEMO_CLINIC_ID = uuid.UUID("00000000-0000-4000-8000-00000000c11c")
@@ -68,6 +69,7 @@ def load_history(
     start = now - dt.timedelta(days=45)
     course = courses.create_course(
         session,
+        Rules(registry),
         actor=clinician_actor,
         patient_id=patient.id,
         indications=[indication],
@@ -75,10 +77,11 @@ def load_history(
         induction_infusions=6,
         plan=None,
         now=start,
-    )
+    ).course
     for day in [*INDUCTION_DAYS, 25, 38]:
         courses.record_infusion(
             session,
+            Rules(registry),
             actor=clinician_actor,
             course_id=course.id,
             now=now,
@@ -96,6 +99,7 @@ def load_history(
         )
     courses.record_infusion(
         session,
+        Rules(registry),
         actor=clinician_actor,
         course_id=course.id,
         now=now,
@@ -111,13 +115,12 @@ def load_history(
             if key == "phq9" and index == item9_day
             else ({"9": 0} if key == "phq9" else {})
         )
-        check_in_service.submit(
+        check_in_service.store(
             session,
-            registry,
+            Rules(registry),
             actor=patient_actor,
             patient=patient,
             now=now,
-            grace=timeline.DEFAULT_IN_CHAIR_GRACE,
             submission=check_in_service.Submission(
                 questionnaire=key,
                 answers=factories.answers_summing_to(definition, total, fixed),

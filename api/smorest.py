@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from api.auditing import start_note
 from api.auth import authenticate
-from api.domain.errors import DomainError, Forbidden
+from api.domain.errors import DomainError, Forbidden, PreconditionFailed
 from api.parsing import StrictParser
 from api.problems import (
     PROBLEM_CONTENT_TYPE,
@@ -128,9 +128,7 @@ def handle_integrity_error(error: IntegrityError):
 
 def handle_stale_data(error: StaleDataError):
     # Two writers read the same version; the other one's change landed first.
-    return problem(
-        412, "It was changed since you read it; read it again.", type_slug="precondition-failed"
-    )
+    return handle_domain_error(PreconditionFailed())
 
 
 def handle_database_unavailable(error: OperationalError):

@@ -21,8 +21,9 @@ from api import factories
 from api.app import create_app
 from api.db import utcnow
 from api.domain import check_ins as check_in_service
-from api.domain import courses, identity, timeline
+from api.domain import courses, identity
 from api.domain.access import Actor
+from api.domain.rules import Rules
 from api.migrate import upgrade
 
 
@@ -48,6 +49,7 @@ def seed(app, patients: int) -> dict:
             clinician_actor = Actor(clinician.id, "clinician", clinic.id)
             course = courses.create_course(
                 session,
+                Rules(registry),
                 actor=clinician_actor,
                 patient_id=patient.id,
                 indications=["depression"],
@@ -55,10 +57,11 @@ def seed(app, patients: int) -> dict:
                 induction_infusions=6,
                 plan=None,
                 now=start,
-            )
+            ).course
             for day in (1, 3, 5, 8, 10, 12, 30, 45):
                 courses.record_infusion(
                     session,
+                    Rules(registry),
                     actor=clinician_actor,
                     course_id=course.id,
                     now=now,
@@ -70,13 +73,12 @@ def seed(app, patients: int) -> dict:
                 )
             patient_actor = Actor(user.id, "patient", clinic.id, patient_id=patient.id)
             for k in range(30):
-                check_in_service.submit(
+                check_in_service.store(
                     session,
-                    registry,
+                    Rules(registry),
                     actor=patient_actor,
                     patient=patient,
                     now=now,
-                    grace=timeline.DEFAULT_IN_CHAIR_GRACE,
                     submission=check_in_service.Submission(
                         questionnaire="phq9",
                         answers=factories.answers_summing_to(

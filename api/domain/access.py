@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from api.domain.errors import Forbidden, NotFound
 from api.models import Alert, CareTeamMember, CheckIn, Clinic, Course, Infusion, Patient, User
+from api.models.identity import STAFF_ROLES
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Actor:
 
     @property
     def is_staff(self) -> bool:
-        return self.role in ("clinician", "clinic_admin")
+        return self.role in STAFF_ROLES
 
 
 def patient_filter(actor: Actor) -> ColumnElement[bool]:
@@ -77,14 +78,25 @@ def require_role(actor: Actor, *roles: str) -> None:
 
 
 def require_staff(actor: Actor) -> None:
-    require_role(actor, "clinician", "clinic_admin")
+    require_role(actor, *STAFF_ROLES)
+
+
+def require_own_clinic(actor: Actor, clinic_id: uuid.UUID) -> None:
+    """Another clinic's id answers 404, like any unknown clinic."""
+    if clinic_id != actor.clinic_id:
+        raise NotFound("Clinic not found.")
 
 
 def require_clinic_admin(actor: Actor, clinic_id: uuid.UUID) -> None:
-    """Only an admin of that clinic; another clinic's id answers 404 like any unknown clinic."""
+    """Only an admin of that clinic."""
     require_role(actor, "clinic_admin")
-    if clinic_id != actor.clinic_id:
-        raise NotFound("Clinic not found.")
+    require_own_clinic(actor, clinic_id)
+
+
+def sees_infusion_details(actor: Actor) -> bool:
+    """Clinicians see an infusion's dose, vital signs, side effects and notes; patients its
+    dates, number and phase only."""
+    return actor.role == "clinician"
 
 
 def get_clinic_staff(session: Session, actor: Actor, user_id: uuid.UUID) -> User:
@@ -93,7 +105,7 @@ def get_clinic_staff(session: Session, actor: Actor, user_id: uuid.UUID) -> User
         select(User).where(
             User.id == user_id,
             User.clinic_id == actor.clinic_id,
-            User.role.in_(("clinician", "clinic_admin")),
+            User.role.in_(STAFF_ROLES),
         )
     )
     if user is None:

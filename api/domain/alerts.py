@@ -17,11 +17,9 @@ from api.domain.pagination import Page, keyset_page
 from api.domain.questionnaires import Definition
 from api.domain.timeline import Baseline
 from api.models import Alert, AlertOccurrence, CheckIn, Patient
+from api.models.alert import ALERT_PRIORITIES
 
-KINDS = ("suicidal_ideation", "severe_symptoms", "reliable_deterioration")
-PRIORITIES = ("urgent", "high", "normal")
-PRIORITY_RANK = {priority: rank for rank, priority in enumerate(PRIORITIES)}
-STATUSES = ("open", "acknowledged", "resolved")
+PRIORITY_RANK = {priority: rank for rank, priority in enumerate(ALERT_PRIORITIES)}
 # An urgent alert gets a new row at most once a day per patient; later triggers that day become
 # occurrences of it, so each day's endorsement is seen and no patient can bury another's.
 URGENT_MERGE_WINDOW = dt.timedelta(hours=24)

@@ -7,25 +7,37 @@ import hashlib
 import json
 import logging
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.domain import alerts as alert_service
 from api.domain import timeline
-from api.domain.access import Actor, get_patient_record
+from api.domain.access import Actor, get_patient, get_patient_record
 from api.domain.errors import Conflict, DomainError, Invalid
 from api.domain.pagination import Page, keyset_page
+from api.domain.questionnaires import Definition
 from api.domain.registry import Registry
-from api.domain.scoring import AnswerError, endorsed_safety_flags, score, validate_answers
-from api.models import Alert, CheckIn, Patient
+from api.domain.rules import Rules
+from api.domain.safety import crisis_information
+from api.domain.scoring import (
+    AnswerError,
+    endorsed_safety_flags,
+    safety_flags,
+    score,
+    validate_answers,
+)
+from api.domain.timeline import FUTURE_TOLERANCE
+from api.models import Alert, CheckIn, Clinic, Patient
 
 log = logging.getLogger("interval")
 
-FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 LATE_AFTER = dt.timedelta(days=30)
+# Counts submitted check-ins against a patient's rate limit; raises RateLimited when spent.
+Allowance = Callable[[uuid.UUID, int], None]
 
 
 @dataclass(frozen=True)
@@ -37,11 +49,30 @@ class Submission:
     idempotency_key: str | None = None
 
 
-@dataclass
-class Outcome:
+@dataclass(frozen=True)
+class CheckInRecord:
+    """A check-in with what its answer shows beside it: its place on the timeline and, when a
+    safety item was endorsed, the crisis information for stored answers."""
+
+    check_in: CheckIn
+    context: timeline.Context
+    safety: dict | None
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A check-in just stored (`created`), or the stored copy a repeat found."""
+
     check_in: CheckIn
     created: bool
-    alerts: list[Alert] = field(default_factory=list)
+    alerts: tuple[Alert, ...] = ()
+
+
+@dataclass(frozen=True)
+class Submitted:
+    record: CheckInRecord
+    created: bool
+    alerts: tuple[Alert, ...] = ()
 
 
 class IdConflict(Conflict):
@@ -78,12 +109,12 @@ def check_completed_at(completed_at: dt.datetime, now: dt.datetime) -> bool:
 
 
 def _replay(
-    existing: CheckIn, patient: Patient, submission: Submission, digest: str, by_key: bool
-) -> Outcome:
+    stored: CheckIn, patient: Patient, submission: Submission, digest: str, by_key: bool
+) -> Stored:
     """The stored check-in for an identical repeat; a refusal for a different body."""
-    same_id = submission.id is None or submission.id == existing.id
-    if existing.patient_id == patient.id and existing.body_hash == digest and same_id:
-        return Outcome(existing, created=False)
+    same_id = submission.id is None or submission.id == stored.id
+    if stored.patient_id == patient.id and stored.body_hash == digest and same_id:
+        return Stored(stored, created=False)
     if by_key:
         raise IdempotencyKeyReused(
             "This Idempotency-Key was used for a different check-in.",
@@ -95,15 +126,16 @@ def _replay(
     )
 
 
-def _existing(
+def _stored_copy(
     session: Session, patient: Patient, submission: Submission, digest: str
-) -> Outcome | None:
+) -> Stored | None:
+    """What is already stored under the submission's id or Idempotency-Key, if anything."""
     if submission.id is not None:
-        existing = session.get(CheckIn, submission.id, populate_existing=True)
-        if existing is not None:
-            return _replay(existing, patient, submission, digest, by_key=False)
+        stored = session.get(CheckIn, submission.id, populate_existing=True)
+        if stored is not None:
+            return _replay(stored, patient, submission, digest, by_key=False)
     if submission.idempotency_key is not None:
-        existing = session.scalar(
+        stored = session.scalar(
             select(CheckIn)
             .where(
                 CheckIn.patient_id == patient.id,
@@ -111,26 +143,13 @@ def _existing(
             )
             .execution_options(populate_existing=True)
         )
-        if existing is not None:
-            return _replay(existing, patient, submission, digest, by_key=True)
+        if stored is not None:
+            return _replay(stored, patient, submission, digest, by_key=True)
     return None
 
 
-def submit(
-    session: Session,
-    registry: Registry,
-    *,
-    actor: Actor,
-    patient: Patient,
-    submission: Submission,
-    now: dt.datetime,
-    grace: dt.timedelta,
-) -> Outcome:
-    """Validate, score and store one check-in, or return the stored copy of a repeat.
-
-    The check-in and its alerts are written together inside a savepoint, so an alert can
-    never be missing from a stored check-in, and a failed item in a batch leaves no trace.
-    """
+def scored_definition(registry: Registry, submission: Submission) -> Definition:
+    """The submission's instrument, once its answers are known to be scorable."""
     definition = registry.get(submission.questionnaire)
     if definition is None:
         raise Invalid(errors={"questionnaire": [f"Unknown; one of {', '.join(registry.keys)}."]})
@@ -138,14 +157,21 @@ def submit(
         validate_answers(definition, submission.answers)
     except AnswerError as error:
         raise Invalid("Some answers are missing or out of range.", errors=error.errors) from None
-    late = check_completed_at(submission.completed_at, now)
-    digest = body_hash(submission)
-    existing = _existing(session, patient, submission, digest)
-    if existing is not None:
-        return existing
+    return definition
+
+
+def new_check_in(
+    definition: Definition,
+    *,
+    actor: Actor,
+    patient: Patient,
+    submission: Submission,
+    digest: str,
+    now: dt.datetime,
+) -> CheckIn:
     result = score(definition, submission.answers)
     offset = submission.completed_at.utcoffset() or dt.timedelta(0)
-    check_in = CheckIn(
+    return CheckIn(
         id=submission.id or uuid.uuid4(),
         clinic_id=patient.clinic_id,
         patient_id=patient.id,
@@ -159,12 +185,38 @@ def submit(
         completed_at=submission.completed_at,
         completed_offset_minutes=int(offset.total_seconds() // 60),
         received_at=now,
-        late=late,
+        late=check_completed_at(submission.completed_at, now),
         status="final",
         source="patient" if actor.role == "patient" else "clinic",
         entered_by=actor.user_id,
         idempotency_key=submission.idempotency_key,
         body_hash=digest,
+    )
+
+
+def store(
+    session: Session,
+    rules: Rules,
+    *,
+    actor: Actor,
+    patient: Patient,
+    submission: Submission,
+    now: dt.datetime,
+) -> Stored:
+    """Validate, score and store one check-in for a patient already in scope, or find the
+    stored copy of a repeat.
+
+    The check-in and its alerts are written together inside a savepoint, so an alert can
+    never be missing from a stored check-in, and a failed item in a batch leaves no trace.
+    """
+    definition = scored_definition(rules.registry, submission)
+    check_completed_at(submission.completed_at, now)
+    digest = body_hash(submission)
+    stored = _stored_copy(session, patient, submission, digest)
+    if stored is not None:
+        return stored
+    check_in = new_check_in(
+        definition, actor=actor, patient=patient, submission=submission, digest=digest, now=now
     )
     try:
         with session.begin_nested():
@@ -174,16 +226,50 @@ def submit(
                 session,
                 definition,
                 check_in,
-                baseline=timeline.baseline_for(session, check_in, grace=grace),
+                baseline=timeline.baseline_for(session, check_in, grace=rules.in_chair_grace),
                 now=now,
             )
     except IntegrityError:
         # A concurrent copy of this submission was stored first; answer as for a repeat.
-        existing = _existing(session, patient, submission, digest)
-        if existing is None:
+        stored = _stored_copy(session, patient, submission, digest)
+        if stored is None:
             raise
-        return existing
-    return Outcome(check_in, created=True, alerts=raised)
+        return stored
+    return Stored(check_in, created=True, alerts=tuple(raised))
+
+
+def submit(
+    session: Session,
+    rules: Rules,
+    *,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    submission: Submission,
+    now: dt.datetime,
+    allowance: Allowance,
+) -> Submitted:
+    """One check-in for a patient the actor may see (NotFound otherwise), and its record.
+    `allowance` counts it against the patient's rate limit once the patient is in scope."""
+    patient = get_patient(session, actor, patient_id)
+    allowance(patient.id, 1)
+    stored = store(session, rules, actor=actor, patient=patient, submission=submission, now=now)
+    [record] = records(session, rules, [stored.check_in])
+    return Submitted(record, stored.created, stored.alerts)
+
+
+def records(session: Session, rules: Rules, check_ins: list[CheckIn]) -> list[CheckInRecord]:
+    """Each check-in with its context and crisis information, in a constant number of
+    queries however many there are."""
+    contexts = timeline.contexts(session, check_ins, grace=rules.in_chair_grace)
+    clinic_ids = {c.clinic_id for c in check_ins}
+    clinics = {clinic_id: session.get(Clinic, clinic_id) for clinic_id in clinic_ids}
+    found = []
+    for check_in in check_ins:
+        definition = rules.registry.get(check_in.questionnaire)
+        flagged = definition is not None and safety_flags(definition, check_in.flags)
+        safety = crisis_information(clinics[check_in.clinic_id], sent=True) if flagged else None
+        found.append(CheckInRecord(check_in, contexts[check_in.id], safety))
+    return found
 
 
 @dataclass(frozen=True)
@@ -198,12 +284,14 @@ class BatchItem:
 
 @dataclass
 class BatchResult:
+    """What one item of a batch became: its record (201 or 200), or its problem with, when
+    its answers endorse a safety item, crisis information worded for answers not sent."""
+
     id: str | None
     status: int
-    outcome: Outcome | None = None
+    record: CheckInRecord | None = None
     problem: DomainError | None = None
-    # A refused item whose answers endorse a safety item: crisis information, "not sent".
-    endorses_safety_item: bool = False
+    safety: dict | None = None
 
 
 class ItemFailed(DomainError):
@@ -214,50 +302,68 @@ class ItemFailed(DomainError):
 
 def submit_batch(
     session: Session,
-    registry: Registry,
+    rules: Rules,
     *,
     actor: Actor,
-    patient: Patient,
+    patient_id: uuid.UUID,
     items: list[BatchItem],
     now: dt.datetime,
-    grace: dt.timedelta,
+    allowance: Allowance,
 ) -> list[BatchResult]:
     """Each item stored or refused on its own, in input order, with the status it would have
     had alone. Each runs in its own savepoint: an unexpected error in one item becomes that
     item's problem (logged with the request id) and the others are stored."""
+    patient = get_patient(session, actor, patient_id)
+    allowance(patient.id, len(items))
+    done = [
+        _batch_item(session, rules, actor=actor, patient=patient, item=item, index=i, now=now)
+        for i, item in enumerate(items)
+    ]
+    stored = [check_in for _, check_in in done if check_in is not None]
+    by_id = {record.check_in.id: record for record in records(session, rules, stored)}
+    not_sent = crisis_information(session.get(Clinic, patient.clinic_id), sent=False)
     results = []
-    for index, item in enumerate(items):
-        raw_id = item.raw.get("id") if isinstance(item.raw, dict) else None
-        result = BatchResult(id=raw_id if isinstance(raw_id, str) else None, status=0)
-        try:
-            if item.submission is None:
-                raise item.unreadable or Invalid("The check-in could not be read.")
-            with session.begin_nested():
-                outcome = submit(
-                    session,
-                    registry,
-                    actor=actor,
-                    patient=patient,
-                    submission=item.submission,
-                    now=now,
-                    grace=grace,
-                )
-        except DomainError as error:
-            result.status, result.problem = error.status, error
-        except Exception:
-            log.exception("batch item failed", extra={"event": "batch_item_failed", "item": index})
-            result.status = 500
-            result.problem = ItemFailed(
-                "This check-in could not be processed and was not stored; send it again later."
-            )
-        else:
-            result.id, result.outcome = str(outcome.check_in.id), outcome
-            result.status = 201 if outcome.created else 200
-        result.endorses_safety_item = result.outcome is None and endorses_safety_item(
-            registry, item.raw
-        )
+    for (result, check_in), item in zip(done, items, strict=True):
+        if check_in is not None:
+            result.record = by_id[check_in.id]
+        elif endorses_safety_item(rules.registry, item.raw):
+            result.safety = not_sent
         results.append(result)
     return results
+
+
+def _batch_item(
+    session: Session,
+    rules: Rules,
+    *,
+    actor: Actor,
+    patient: Patient,
+    item: BatchItem,
+    index: int,
+    now: dt.datetime,
+) -> tuple[BatchResult, CheckIn | None]:
+    raw_id = item.raw.get("id") if isinstance(item.raw, dict) else None
+    result = BatchResult(id=raw_id if isinstance(raw_id, str) else None, status=0)
+    try:
+        if item.submission is None:
+            raise item.unreadable or Invalid("The check-in could not be read.")
+        with session.begin_nested():
+            stored = store(
+                session, rules, actor=actor, patient=patient, submission=item.submission, now=now
+            )
+    except DomainError as error:
+        result.status, result.problem = error.status, error
+    except Exception:
+        log.exception("batch item failed", extra={"event": "batch_item_failed", "item": index})
+        result.status = 500
+        result.problem = ItemFailed(
+            "This check-in could not be processed and was not stored; send it again later."
+        )
+    else:
+        result.id = str(stored.check_in.id)
+        result.status = 201 if stored.created else 200
+        return result, stored.check_in
+    return result, None
 
 
 def endorses_safety_item(registry: Registry, body: object) -> bool:
@@ -279,44 +385,78 @@ def endorses_safety_item(registry: Registry, body: object) -> bool:
     return False
 
 
-def get_check_in(session: Session, actor: Actor, check_in_id: uuid.UUID) -> CheckIn:
-    return get_patient_record(session, actor, CheckIn, check_in_id, "Check-in")
+def get_check_in(
+    session: Session, rules: Rules, *, actor: Actor, check_in_id: uuid.UUID
+) -> CheckInRecord:
+    """One check-in the actor may see, with its record; NotFound otherwise."""
+    check_in = get_patient_record(session, actor, CheckIn, check_in_id, "Check-in")
+    return records(session, rules, [check_in])[0]
+
+
+@dataclass(frozen=True)
+class Filters:
+    questionnaire: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    status: str | None = None
+
+
+def _matching(patient: Patient, filters: Filters) -> Select:
+    stmt = select(CheckIn).where(
+        CheckIn.patient_id == patient.id, CheckIn.clinic_id == patient.clinic_id
+    )
+    if filters.questionnaire:
+        stmt = stmt.where(CheckIn.questionnaire == filters.questionnaire)
+    if filters.since:
+        stmt = stmt.where(CheckIn.completed_at >= filters.since)
+    if filters.until:
+        stmt = stmt.where(CheckIn.completed_at < filters.until)
+    if filters.status:
+        stmt = stmt.where(CheckIn.status == filters.status)
+    return stmt
+
+
+NEWEST_FIRST = [CheckIn.completed_at, CheckIn.id]
 
 
 def list_check_ins(
     session: Session,
+    rules: Rules,
     *,
-    patient: Patient,
-    questionnaire: str | None,
-    since: dt.datetime | None,
-    until: dt.datetime | None,
-    status: str | None,
-    limit: int | None,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    filters: Filters,
+    limit: int,
     cursor: dict | None,
 ) -> Page:
-    """Newest first (by completion time). The caller has already scoped the patient."""
-    stmt = select(CheckIn).where(
-        CheckIn.patient_id == patient.id, CheckIn.clinic_id == patient.clinic_id
+    """One page of a patient's check-in records, newest first (by completion time)."""
+    patient = get_patient(session, actor, patient_id)
+    page = keyset_page(
+        session, _matching(patient, filters), keys=NEWEST_FIRST, limit=limit, cursor=cursor
     )
-    if questionnaire:
-        stmt = stmt.where(CheckIn.questionnaire == questionnaire)
-    if since:
-        stmt = stmt.where(CheckIn.completed_at >= since)
-    if until:
-        stmt = stmt.where(CheckIn.completed_at < until)
-    if status:
-        stmt = stmt.where(CheckIn.status == status)
-    keys = [CheckIn.completed_at, CheckIn.id]
-    if limit is None:
-        return Page(list(session.scalars(stmt.order_by(*(k.desc() for k in keys)))), None)
-    return keyset_page(session, stmt, keys=keys, limit=limit, cursor=cursor)
+    return Page(records(session, rules, page.items), page.next_key)
+
+
+def export_check_ins(
+    session: Session, *, actor: Actor, patient_id: uuid.UUID, filters: Filters
+) -> list[CheckIn]:
+    """Every matching check-in of a patient, newest first, for a spreadsheet."""
+    patient = get_patient(session, actor, patient_id)
+    stmt = _matching(patient, filters).order_by(*(key.desc() for key in NEWEST_FIRST))
+    return list(session.scalars(stmt))
 
 
 def mark_entered_in_error(
-    session: Session, *, actor: Actor, check_in_id: uuid.UUID, reason: str, now: dt.datetime
-) -> CheckIn:
+    session: Session,
+    rules: Rules,
+    *,
+    actor: Actor,
+    check_in_id: uuid.UUID,
+    reason: str,
+    now: dt.datetime,
+) -> CheckInRecord:
     """The check-in stays, leaves every score-based view, and keeps who, when and why."""
-    check_in = get_check_in(session, actor, check_in_id)
+    check_in = get_patient_record(session, actor, CheckIn, check_in_id, "Check-in")
     if check_in.status == "entered_in_error":
         raise Conflict("This check-in is already marked entered in error.")
     check_in.status = "entered_in_error"
@@ -324,4 +464,4 @@ def mark_entered_in_error(
     check_in.entered_in_error_by = actor.user_id
     check_in.entered_in_error_reason = reason
     session.flush()
-    return check_in
+    return records(session, rules, [check_in])[0]

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from api.domain.access import Actor, get_patient, get_patient_record
+from api.domain import schedule, timeline
+from api.domain.access import Actor, get_patient, get_patient_record, sees_infusion_details
 from api.domain.errors import (
     Conflict,
     Invalid,
     PreconditionFailed,
     PreconditionRequired,
 )
-from api.domain.timeline import course_instants
+from api.domain.rules import Rules
+from api.domain.timeline import FUTURE_TOLERANCE, Baseline, course_instants
 from api.models import Clinic, Course, Infusion, Patient
 
 INDICATIONS = ("depression", "anxiety", "ptsd", "chronic_pain")
@@ -30,7 +33,6 @@ SIDE_EFFECTS = (
     "sedation",
     "other",
 )
-FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 # Beyond these, a date is a typing mistake rather than a plan.
 COURSE_DATES_AHEAD = dt.timedelta(days=366)
 SCHEDULE_AHEAD = dt.timedelta(days=2 * 366)
@@ -47,6 +49,62 @@ def _check_course_dates(course: Course, now: dt.datetime) -> None:
         raise Invalid(errors=errors)
 
 
+@dataclass(frozen=True)
+class CourseRecord:
+    """A course with its measurement plan (the default one when it has none) and each
+    instrument's baseline."""
+
+    course: Course
+    plan: list[schedule.PlanRule]
+    baselines: dict[str, Baseline]
+
+
+@dataclass(frozen=True)
+class InfusionRecord:
+    """An infusion with its number and phase (null until given). `details` says whether the
+    reader may see dose, vital signs, side effects and notes; `safety_notes` are why a
+    clinician should look again."""
+
+    infusion: Infusion
+    number: int | None
+    phase: str | None
+    details: bool
+    safety_notes: list[str]
+
+
+def course_record(session: Session, rules: Rules, course: Course) -> CourseRecord:
+    return CourseRecord(
+        course,
+        schedule.plan_of(course),
+        timeline.baselines(session, course, grace=rules.in_chair_grace),
+    )
+
+
+def infusion_records(
+    session: Session, rules: Rules, actor: Actor, course: Course, infusions: list[Infusion]
+) -> list[InfusionRecord]:
+    numbers = timeline.infusion_numbers(session, course.id)
+    details = sees_infusion_details(actor)
+    threshold = (
+        blood_pressure_threshold(session.get_one(Clinic, course.clinic_id), rules)
+        if details
+        else rules.blood_pressure_threshold
+    )
+    found = []
+    for infusion in infusions:
+        number = numbers.get(infusion.id)
+        phase = (
+            None
+            if number is None
+            else timeline.infusion_phase(
+                number, course.induction_infusions, infusion.phase_override
+            )
+        )
+        notes = safety_notes(infusion, threshold) if details else []
+        found.append(InfusionRecord(infusion, number, phase, details, notes))
+    return found
+
+
 def _set_instants(course: Course, patient: Patient) -> None:
     for name, value in course_instants(
         course.started_on, course.completed_on, patient.timezone
@@ -56,15 +114,16 @@ def _set_instants(course: Course, patient: Patient) -> None:
 
 def create_course(
     session: Session,
+    rules: Rules,
     *,
     actor: Actor,
     patient_id: uuid.UUID,
     indications: list[str],
     started_on: dt.date,
     induction_infusions: int,
-    plan: list[dict] | None,
+    plan: list[schedule.PlanRule] | None,
     now: dt.datetime,
-) -> Course:
+) -> CourseRecord:
     patient = get_patient(session, actor, patient_id)
     active = session.scalar(
         select(exists().where(Course.patient_id == patient.id, Course.status == "active"))
@@ -87,18 +146,26 @@ def create_course(
     _set_instants(course, patient)
     session.add(course)
     session.flush()
-    return course
+    return course_record(session, rules, course)
 
 
-def list_courses(session: Session, *, actor: Actor, patient_id: uuid.UUID) -> list[Course]:
+def list_courses(
+    session: Session, rules: Rules, *, actor: Actor, patient_id: uuid.UUID
+) -> list[CourseRecord]:
+    """A patient's courses, newest first."""
     patient = get_patient(session, actor, patient_id)
-    return list(
-        session.scalars(
-            select(Course)
-            .where(Course.patient_id == patient.id)
-            .order_by(Course.starts_at.desc(), Course.id.desc())
-        )
+    courses = session.scalars(
+        select(Course)
+        .where(Course.patient_id == patient.id)
+        .order_by(Course.starts_at.desc(), Course.id.desc())
     )
+    return [course_record(session, rules, course) for course in courses]
+
+
+def read_course(
+    session: Session, rules: Rules, *, actor: Actor, course_id: uuid.UUID
+) -> CourseRecord:
+    return course_record(session, rules, get_course(session, actor, course_id))
 
 
 def get_course(session: Session, actor: Actor, course_id: uuid.UUID) -> Course:
@@ -110,18 +177,19 @@ def check_version(current: int, expected: int | None) -> None:
     if expected is None:
         raise PreconditionRequired("Send If-Match with the ETag you read.")
     if expected != current:
-        raise PreconditionFailed("It was changed since you read it; read it again.")
+        raise PreconditionFailed()
 
 
 def update_course(
     session: Session,
+    rules: Rules,
     *,
     actor: Actor,
     course_id: uuid.UUID,
     expected_version: int | None,
     changes: dict,
     now: dt.datetime,
-) -> Course:
+) -> CourseRecord:
     course = get_course(session, actor, course_id)
     check_version(course.version, expected_version)
     if course.status == "completed" and changes.get("status") == "active":
@@ -145,7 +213,7 @@ def update_course(
     _check_course_dates(course, now)
     _set_instants(course, session.get_one(Patient, course.patient_id))
     session.flush()
-    return course
+    return course_record(session, rules, course)
 
 
 def _check_infusion(infusion: Infusion, now: dt.datetime) -> None:
@@ -184,12 +252,13 @@ INFUSION_FIELDS = (
 
 def record_infusion(
     session: Session,
+    rules: Rules,
     *,
     actor: Actor,
     course_id: uuid.UUID,
     fields: dict,
     now: dt.datetime,
-) -> Infusion:
+) -> InfusionRecord:
     course = get_course(session, actor, course_id)
     infusion = Infusion(
         id=uuid.uuid4(),
@@ -206,7 +275,7 @@ def record_infusion(
     _check_infusion(infusion, now)
     session.add(infusion)
     session.flush()
-    return infusion
+    return infusion_records(session, rules, actor, course, [infusion])[0]
 
 
 def _apply(infusion: Infusion, fields: dict) -> None:
@@ -218,8 +287,9 @@ def _apply(infusion: Infusion, fields: dict) -> None:
 
 
 def list_infusions(
-    session: Session, *, actor: Actor, course_id: uuid.UUID
-) -> tuple[Course, list[Infusion]]:
+    session: Session, rules: Rules, *, actor: Actor, course_id: uuid.UUID
+) -> tuple[Course, list[InfusionRecord]]:
+    """A course's infusions in time order, as the actor may see them."""
     course = get_course(session, actor, course_id)
     infusions = list(
         session.scalars(
@@ -233,22 +303,31 @@ def list_infusions(
             )
         )
     )
-    return course, infusions
+    return course, infusion_records(session, rules, actor, course, infusions)
 
 
 def get_infusion(session: Session, actor: Actor, infusion_id: uuid.UUID) -> Infusion:
     return get_patient_record(session, actor, Infusion, infusion_id, "Infusion")
 
 
+def read_infusion(
+    session: Session, rules: Rules, *, actor: Actor, infusion_id: uuid.UUID
+) -> InfusionRecord:
+    infusion = get_infusion(session, actor, infusion_id)
+    course = session.get_one(Course, infusion.course_id)
+    return infusion_records(session, rules, actor, course, [infusion])[0]
+
+
 def update_infusion(
     session: Session,
+    rules: Rules,
     *,
     actor: Actor,
     infusion_id: uuid.UUID,
     expected_version: int | None,
     changes: dict,
     now: dt.datetime,
-) -> Infusion:
+) -> InfusionRecord:
     infusion = get_infusion(session, actor, infusion_id)
     check_version(infusion.version, expected_version)
     if infusion.status == "cancelled" and changes.get("status", "cancelled") != "cancelled":
@@ -257,12 +336,13 @@ def update_infusion(
     _check_infusion(infusion, now)
     infusion.updated_at = now
     session.flush()
-    return infusion
+    course = session.get_one(Course, infusion.course_id)
+    return infusion_records(session, rules, actor, course, [infusion])[0]
 
 
-def bp_threshold(clinic: Clinic, default: str) -> tuple[int, int]:
-    """The clinic's blood-pressure flag threshold, or the service default ("180/110")."""
-    systolic, diastolic = (int(part) for part in default.split("/"))
+def blood_pressure_threshold(clinic: Clinic, rules: Rules) -> tuple[int, int]:
+    """The clinic's peak blood pressure that flags an infusion, or the service's."""
+    systolic, diastolic = rules.blood_pressure_threshold
     return (clinic.bp_flag_systolic or systolic, clinic.bp_flag_diastolic or diastolic)
 
 

@@ -69,3 +69,6 @@ class PreconditionFailed(DomainError):
     status = 412
     type = "precondition-failed"
     title = "Changed since read"
+
+    def __init__(self, detail: str = "It was changed since you read it; read it again."):
+        super().__init__(detail)

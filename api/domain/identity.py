@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.db import rows_affected
-from api.domain.access import Actor, get_clinic_staff, require_clinic_admin
+from api.domain.access import Actor
 from api.domain.credentials import (
     MIN_PASSWORD_LENGTH,
     Passwords,
@@ -24,7 +24,6 @@ from api.domain.credentials import (
 )
 from api.domain.errors import Conflict, Invalid, Unauthorized
 from api.models import Clinic, EnrollmentCode, Patient, RefreshFamily, RefreshToken, User
-from api.models.identity import STAFF_ROLES
 
 BAD_CREDENTIALS = "The email or password is incorrect."
 BAD_REFRESH = "The refresh token is invalid or has expired."
@@ -261,7 +260,7 @@ def cancel_codes(session: Session, target, *, now: dt.datetime) -> None:
     )
 
 
-def _new_code(
+def issue_code(
     session: Session,
     settings: IdentitySettings,
     *,
@@ -305,7 +304,7 @@ def patient_enrollment_code(
 ) -> tuple[str, dt.datetime]:
     if patient.user_id is not None:
         raise Conflict("This patient has already enrolled.")
-    return _new_code(
+    return issue_code(
         session,
         settings,
         clinic_id=patient.clinic_id,
@@ -436,76 +435,3 @@ def create_clinic(
     session.add_all([clinic, admin])
     session.flush()
     return clinic, admin
-
-
-def invite_staff(
-    session: Session,
-    settings: IdentitySettings,
-    *,
-    actor: Actor,
-    clinic_id: uuid.UUID,
-    email: str,
-    display_name: str,
-    role: str,
-    now: dt.datetime,
-) -> tuple[User, str, dt.datetime]:
-    """A staff account without a password, and the code that lets its owner set one.
-
-    Only an address already on this clinic's staff is refused (the admin sees the staff list);
-    an address used elsewhere is invited like any other, and its code will not redeem."""
-    require_clinic_admin(actor, clinic_id)
-    email = normalize_email(email)
-    on_staff = session.scalar(
-        select(func.count()).where(
-            User.email == email, User.clinic_id == clinic_id, User.role.in_(STAFF_ROLES)
-        )
-    )
-    if on_staff:
-        raise Conflict(
-            "This email is already on your clinic's staff.",
-            errors={"email": ["Already on the staff list."]},
-        )
-    user = User(
-        id=uuid.uuid4(),
-        clinic_id=clinic_id,
-        email=email,
-        display_name=display_name,
-        role=role,
-        is_active=False,
-        created_at=now,
-    )
-    session.add(user)
-    session.flush()
-    code, expires_at = _new_code(
-        session,
-        settings,
-        clinic_id=clinic_id,
-        user_id=user.id,
-        created_by=actor.user_id,
-        now=now,
-    )
-    return user, code, expires_at
-
-
-def set_staff_active(
-    session: Session,
-    *,
-    actor: Actor,
-    clinic_id: uuid.UUID,
-    user_id: uuid.UUID,
-    active: bool,
-    now: dt.datetime,
-) -> User:
-    """Deactivate (signing out every session) or reactivate a staff member of the clinic."""
-    require_clinic_admin(actor, clinic_id)
-    user = get_clinic_staff(session, actor, user_id)
-    if user.id == actor.user_id and not active:
-        raise Conflict("You cannot deactivate your own account.")
-    if active and user.password_hash is None:
-        raise Conflict("This person has not enrolled yet.")
-    user.is_active = active
-    user.deactivated_at = None if active else now
-    if not active:
-        revoke_all_families(session, user.id, reason="deactivated", now=now)
-        cancel_codes(session, EnrollmentCode.user_id == user.id, now=now)
-    return user

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from api.models.alert import ALERT_KINDS, ALERT_PRIORITIES
+
 
 class QuestionnaireError(ValueError):
     """A definition file is invalid; the message names the file and the problem."""
@@ -115,8 +117,6 @@ class Definition:
         return next(band for band in self.bands if band.min <= total <= band.max)
 
 
-ALERT_KINDS = {"suicidal_ideation", "severe_symptoms"}
-PRIORITIES = {"urgent", "high"}
 FLAG_RULES = {"item_at_least", "subscale_items_at_least"}
 REQUIRED_KEYS = (
     "key",
@@ -210,7 +210,7 @@ def parse(raw: Any) -> Definition:
     alerts = tuple(AlertRule(a["kind"], a["priority"], dict(a["when"])) for a in raw["alerts"])
     for alert in alerts:
         require(alert.kind in ALERT_KINDS, f"unknown alert kind {alert.kind!r}")
-        require(alert.priority in PRIORITIES, f"unknown alert priority {alert.priority!r}")
+        require(alert.priority in ALERT_PRIORITIES, f"unknown alert priority {alert.priority!r}")
         flag_key = alert.when.get("flag")
         require(
             flag_key is None or flag_key in {f.key for f in flags},

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, replace
+from typing import Required, TypedDict
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.domain.access import Actor, get_patient
 from api.domain.registry import Registry
 from api.domain.timeline import (
     course_id_at,
@@ -34,11 +36,23 @@ AFTER_FIRST_INFUSION = ["induction", "maintenance"]
 SPACING_LOOK_BACK = dt.timedelta(days=7)
 
 
-def _weekly_with_baseline(questionnaire: str, before_infusions: bool) -> list[dict]:
+class PlanRule(TypedDict, total=False):
+    """One rule of a measurement plan (PRODUCT.md §7; `at_baseline` added)."""
+
+    questionnaire: Required[str]
+    type: Required[str]  # one of RULE_TYPES
+    window_hours: int  # before_each_infusion: hours before; after_each_infusion: its window
+    offset_hours: int  # after_each_infusion: hours after the infusion
+    days: int  # every_n_days: n
+    phases: list[str]  # every_n_days: only in these phases
+    allow_short_interval: bool  # lift the instrument's minimum interval
+
+
+def _weekly_with_baseline(questionnaire: str, before_infusions: bool) -> list[PlanRule]:
     """CLINICAL.md "Measurement and recall periods": a baseline as soon as the course starts,
     then weekly in every phase after the first infusion (relapse comes when no infusion is
     scheduled); before each infusion too, unless one was completed in the last 7 days."""
-    rules: list[dict] = [{"questionnaire": questionnaire, "type": "at_baseline"}]
+    rules: list[PlanRule] = [{"questionnaire": questionnaire, "type": "at_baseline"}]
     if before_infusions:
         rules.append(
             {
@@ -58,7 +72,7 @@ def _weekly_with_baseline(questionnaire: str, before_infusions: bool) -> list[di
     return rules
 
 
-DEFAULT_PLANS = {
+DEFAULT_PLANS: dict[str, list[PlanRule]] = {
     "depression": _weekly_with_baseline("phq9", before_infusions=True),
     "anxiety": _weekly_with_baseline("gad7", before_infusions=True),
     "ptsd": _weekly_with_baseline("pcl5", before_infusions=False),
@@ -66,8 +80,8 @@ DEFAULT_PLANS = {
 }
 
 
-def default_plan(indications: list[str]) -> list[dict]:
-    rules: list[dict] = []
+def default_plan(indications: list[str]) -> list[PlanRule]:
+    rules: list[PlanRule] = []
     for indication in indications:
         for rule in DEFAULT_PLANS[indication]:
             if rule not in rules:
@@ -75,7 +89,7 @@ def default_plan(indications: list[str]) -> list[dict]:
     return rules
 
 
-def plan_of(course: Course) -> list[dict]:
+def plan_of(course: Course) -> list[PlanRule]:
     return course.plan if course.plan is not None else default_plan(course.indications)
 
 
@@ -92,7 +106,7 @@ class DueItem:
 
 
 @dataclass(frozen=True)
-class Timeline:
+class CourseState:
     """What the rules need, loaded once: the course, its infusions and recent check-ins."""
 
     course: Course
@@ -143,7 +157,7 @@ class Timeline:
         return f"{local.day} {local.strftime('%B')}"
 
 
-def check_plan_rule(rule: dict, minimum_interval_days: int | None) -> str | None:
+def check_plan_rule(rule: PlanRule, minimum_interval_days: int | None) -> str | None:
     """Why a plan rule would ask an instrument more often than its recall period allows
     (CLINICAL.md: PHQ-9, GAD-7 and PCL-5 at most once in 7 days), or None."""
     if (
@@ -268,7 +282,7 @@ def every_n_days(rule, timeline, at, name) -> DueItem | None:
     return previous if applied_then and previous.status == "overdue" else current
 
 
-def spaced(item: DueItem, timeline: Timeline, at: dt.datetime, interval_days: int) -> DueItem:
+def spaced(item: DueItem, timeline: CourseState, at: dt.datetime, interval_days: int) -> DueItem:
     """At most one of an instrument in `interval_days` (CLINICAL.md): a window is skipped
     ("done") when the interval since the last one outlasts it, and an open one is put off until
     the interval has passed."""
@@ -308,7 +322,7 @@ EVALUATORS = {
 
 def load_timeline(
     session: Session, patient: Patient, course: Course, questionnaires: list[str]
-) -> Timeline:
+) -> CourseState:
     infusions = list(
         session.scalars(
             select(Infusion).where(
@@ -332,7 +346,7 @@ def load_timeline(
         )
         .order_by(CheckIn.completed_at)
     ).all()
-    return Timeline(
+    return CourseState(
         course,
         patient.timezone,
         list(enumerate(completed, start=1)),
@@ -346,6 +360,23 @@ def active_course(session: Session, patient: Patient) -> Course | None:
     return session.scalar(
         select(Course).where(Course.patient_id == patient.id, Course.status == "active")
     )
+
+
+@dataclass(frozen=True)
+class Due:
+    patient: Patient
+    course: Course | None
+    at: dt.datetime
+    items: list[DueItem]
+
+
+def due(
+    session: Session, registry: Registry, *, actor: Actor, patient_id: uuid.UUID, at: dt.datetime
+) -> Due:
+    """What is due for a patient the actor may see (NotFound otherwise), evaluated at `at`."""
+    patient = get_patient(session, actor, patient_id)
+    course, items = due_items(session, registry, patient=patient, at=at)
+    return Due(patient, course, at, items)
 
 
 def due_items(

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from api.models import CheckIn, Course, Infusion
 
 LOOKBACK = dt.timedelta(days=30)
+# Device clocks drift: a time this far ahead of the server's is still "now", no further.
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 # Clinical records before 1900 or from 2100 on are typing mistakes, and instants near the ends
 # of Python's range cannot be moved to UTC or shifted by a look-back without overflowing.
 EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)

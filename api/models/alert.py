@@ -10,7 +10,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, id_column
 
+ALERT_KINDS = ("suicidal_ideation", "severe_symptoms", "reliable_deterioration")
+ALERT_PRIORITIES = ("urgent", "high", "normal")  # the inbox's order
+ALERT_STATUSES = ("open", "acknowledged", "resolved")
 MERGEABLE_OPEN = "status = 'open' AND kind <> 'suicidal_ideation'"
+
+
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class Alert(Base):
@@ -28,8 +35,8 @@ class Alert(Base):
             postgresql_where=text(MERGEABLE_OPEN),
         ),
         Index("ix_alerts_clinic_id_status", "clinic_id", "status"),
-        CheckConstraint("status IN ('open', 'acknowledged', 'resolved')", name="status"),
-        CheckConstraint("priority IN ('urgent', 'high', 'normal')", name="priority"),
+        CheckConstraint(one_of("status", ALERT_STATUSES), name="status"),
+        CheckConstraint(one_of("priority", ALERT_PRIORITIES), name="priority"),
     )
 
     id: Mapped[uuid.UUID] = id_column()

@@ -3,6 +3,7 @@ pain, the PCL-5 threshold, course spans and the in-chair grace, measurement plan
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -193,7 +194,10 @@ class TestInChairGrace:
         assert check_in["context"]["infusion_number"] == number
 
     def test_the_grace_is_configurable(self, app, course_api, patient, submit, monkeypatch):
-        monkeypatch.setitem(app.config, "IN_CHAIR_GRACE_MINUTES", 0)
+        no_grace = dataclasses.replace(
+            app.extensions["interval.rules"], in_chair_grace=dt.timedelta(0)
+        )
+        monkeypatch.setitem(app.extensions, "interval.rules", no_grace)
         course = course_api.start(patient)
         course_api.infuse(course, at(0))
         check_in = submit(patient, check_in_body(completed_at=at(0, 1))).get_json()
@@ -202,7 +206,10 @@ class TestInChairGrace:
     def test_without_a_grace_a_check_in_at_the_infusion_counts_after_it(
         self, app, course_api, patient, submit, monkeypatch
     ):
-        monkeypatch.setitem(app.config, "IN_CHAIR_GRACE_MINUTES", 0)
+        no_grace = dataclasses.replace(
+            app.extensions["interval.rules"], in_chair_grace=dt.timedelta(0)
+        )
+        monkeypatch.setitem(app.extensions, "interval.rules", no_grace)
         course = course_api.start(patient)
         course_api.infuse(course, at(0))
         check_in = submit(patient, check_in_body(completed_at=at(0))).get_json()

@@ -60,7 +60,7 @@ class TestDeactivation:
             headers=auth(admin),
         )
         # A code issued some other way (say, before the fix) must not revive the account.
-        code, _ = identity._new_code(
+        code, _ = identity.issue_code(
             session,
             app.extensions["interval.identity"],
             clinic_id=clinic.id,

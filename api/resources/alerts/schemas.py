@@ -2,18 +2,18 @@
 
 import marshmallow as ma
 
-from api.domain.alerts import KINDS, PRIORITIES, STATUSES
+from api.models.alert import ALERT_KINDS, ALERT_PRIORITIES, ALERT_STATUSES
 from api.resources.pagination import PageArgsSchema, page_schema
 from api.smorest import Schema
 
 
 class AlertListArgsSchema(PageArgsSchema):
     status = ma.fields.List(
-        ma.fields.String(validate=ma.validate.OneOf(STATUSES)),
+        ma.fields.String(validate=ma.validate.OneOf(ALERT_STATUSES)),
         load_default=None,
         metadata={"description": "Repeatable; default: open and acknowledged"},
     )
-    kind = ma.fields.String(load_default=None, validate=ma.validate.OneOf(KINDS))
+    kind = ma.fields.String(load_default=None, validate=ma.validate.OneOf(ALERT_KINDS))
     patient_id = ma.fields.UUID(load_default=None)
 
 
@@ -50,9 +50,9 @@ class AlertSchema(Schema):
     patient_display_name = ma.fields.String(required=True)
     check_in_id = ma.fields.UUID(required=True)
     questionnaire = ma.fields.String(required=True)
-    kind = ma.fields.String(required=True, metadata={"enum": list(KINDS)})
-    priority = ma.fields.String(required=True, metadata={"enum": list(PRIORITIES)})
-    status = ma.fields.String(required=True, metadata={"enum": list(STATUSES)})
+    kind = ma.fields.String(required=True, metadata={"enum": list(ALERT_KINDS)})
+    priority = ma.fields.String(required=True, metadata={"enum": list(ALERT_PRIORITIES)})
+    status = ma.fields.String(required=True, metadata={"enum": list(ALERT_STATUSES)})
     completed_at = ma.fields.AwareDateTime(required=True)
     received_at = ma.fields.AwareDateTime(required=True)
     raised_at = ma.fields.AwareDateTime(required=True)

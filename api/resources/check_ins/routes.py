@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import re
 import uuid
+from typing import NotRequired, TypedDict
 
 import marshmallow as ma
 from flask import Response, request
@@ -14,16 +15,11 @@ from flask.views import MethodView
 
 from api.auditing import note
 from api.auth import current_actor
-from api.context import in_chair_grace, questionnaire_registry, rate_limits, request_session
-from api.crisis import information_not_sent
+from api.context import rate_limits, request_session, rules
 from api.db import utcnow
 from api.domain import check_ins as check_in_service
-from api.domain import timeline
-from api.domain.access import get_patient
 from api.domain.errors import Invalid
-from api.domain.safety import crisis_information
-from api.domain.scoring import safety_flags
-from api.models import CheckIn, Clinic
+from api.models import CheckIn
 from api.parsing import UNSAFE_MESSAGE, unsafe_paths
 from api.problems import domain_problem_body, flatten_errors
 from api.resources.check_ins.schemas import (
@@ -67,49 +63,68 @@ def local_time(value: dt.datetime, offset_minutes: int) -> dt.datetime:
     return value.astimezone(dt.timezone(dt.timedelta(minutes=offset_minutes)))
 
 
-def present(check_in: CheckIn, context: timeline.Context, clinic: Clinic | None = None) -> dict:
-    """The check-in as clients see it; `safety` whenever a safety flag is raised."""
-    body = {
-        "id": check_in.id,
-        "patient_id": check_in.patient_id,
-        "questionnaire": check_in.questionnaire,
-        "questionnaire_version": check_in.questionnaire_version,
-        "answers": check_in.answers,
-        "completed_at": local_time(check_in.completed_at, check_in.completed_offset_minutes),
-        "received_at": check_in.received_at,
-        "status": check_in.status,
-        "late": check_in.late,
-        "source": check_in.source,
-        "score": {
-            "total": check_in.total,
-            "severity": check_in.severity,
-            "subscales": check_in.subscales,
-            "flags": check_in.flags,
-        },
-        "context": vars(context),
-        "entered_in_error": None,
-    }
+class ScoreBody(TypedDict):
+    total: int
+    severity: str
+    subscales: dict[str, int]
+    flags: list[str]
+
+
+class EnteredInErrorBody(TypedDict):
+    at: dt.datetime | None
+    by: uuid.UUID | None
+    reason: str | None
+
+
+class CheckInBody(TypedDict):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    questionnaire: str
+    questionnaire_version: str
+    answers: dict
+    completed_at: dt.datetime
+    received_at: dt.datetime
+    status: str
+    late: bool
+    source: str
+    score: ScoreBody
+    context: dict
+    entered_in_error: EnteredInErrorBody | None
+    safety: NotRequired[dict]
+
+
+def present(record: check_in_service.CheckInRecord) -> CheckInBody:
+    """The check-in as clients see it; `safety` whenever a safety item was endorsed."""
+    check_in = record.check_in
+    body = CheckInBody(
+        id=check_in.id,
+        patient_id=check_in.patient_id,
+        questionnaire=check_in.questionnaire,
+        questionnaire_version=check_in.questionnaire_version,
+        answers=check_in.answers,
+        completed_at=local_time(check_in.completed_at, check_in.completed_offset_minutes),
+        received_at=check_in.received_at,
+        status=check_in.status,
+        late=check_in.late,
+        source=check_in.source,
+        score=ScoreBody(
+            total=check_in.total,
+            severity=check_in.severity,
+            subscales=check_in.subscales,
+            flags=check_in.flags,
+        ),
+        context=vars(record.context),
+        entered_in_error=None,
+    )
     if check_in.status == "entered_in_error":
-        body["entered_in_error"] = {
-            "at": check_in.entered_in_error_at,
-            "by": check_in.entered_in_error_by,
-            "reason": check_in.entered_in_error_reason,
-        }
-    definition = questionnaire_registry().get(check_in.questionnaire)
-    if definition is not None and safety_flags(definition, check_in.flags):
-        body["safety"] = crisis_information(clinic, sent=True)
+        body["entered_in_error"] = EnteredInErrorBody(
+            at=check_in.entered_in_error_at,
+            by=check_in.entered_in_error_by,
+            reason=check_in.entered_in_error_reason,
+        )
+    if record.safety is not None:
+        body["safety"] = record.safety
     return body
-
-
-def present_many(check_ins: list[CheckIn]) -> list[dict]:
-    session = request_session()
-    contexts = timeline.contexts(session, check_ins, grace=in_chair_grace())
-    clinics = {cid: session.get(Clinic, cid) for cid in {c.clinic_id for c in check_ins}}
-    return [present(c, contexts[c.id], clinics[c.clinic_id]) for c in check_ins]
-
-
-def spend_check_in_allowance(patient_id: uuid.UUID, count: int) -> None:
-    rate_limits().spend_check_ins(patient_id, count)
 
 
 def idempotency_key() -> str | None:
@@ -131,6 +146,15 @@ def submission_from(args: dict, key: str | None) -> check_in_service.Submission:
     )
 
 
+def filters_from(args: dict) -> check_in_service.Filters:
+    return check_in_service.Filters(
+        questionnaire=args["questionnaire"],
+        since=args["since"],
+        until=args["until"],
+        status=args["status"],
+    )
+
+
 @blp.route("/patients/<uuid:patient_id>/check-ins")
 class PatientCheckIns(MethodView):
     @audited("check_in.list", "check_in")
@@ -141,29 +165,33 @@ class PatientCheckIns(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, args, patient_id: uuid.UUID):
         """A patient's check-ins, newest first; `Accept: text/csv` for a spreadsheet"""
-        wants_csv = request.accept_mimetypes.best_match(["application/json", "text/csv"])
-        as_csv = wants_csv == "text/csv"
+        wants = request.accept_mimetypes.best_match(["application/json", "text/csv"])
         # An export leaves the service whole: the trail names it apart from a screen read.
+        as_csv = wants == "text/csv"
         note(
             resource_id=patient_id,
             patient_ids=[patient_id],
             action="check_in.export" if as_csv else None,
         )
-        session = request_session()
-        patient = get_patient(session, current_actor(), patient_id)
-        page = check_in_service.list_check_ins(
-            session,
-            patient=patient,
-            questionnaire=args["questionnaire"],
-            since=args["since"],
-            until=args["until"],
-            status=args["status"],
-            limit=None if as_csv else args["limit"],
-            cursor=None if as_csv else decode_cursor(args),
-        )
         if as_csv:
-            return csv_response(page.items)
-        return paged(page, present_many(page.items))
+            return csv_response(
+                check_in_service.export_check_ins(
+                    request_session(),
+                    actor=current_actor(),
+                    patient_id=patient_id,
+                    filters=filters_from(args),
+                )
+            )
+        page = check_in_service.list_check_ins(
+            request_session(),
+            rules(),
+            actor=current_actor(),
+            patient_id=patient_id,
+            filters=filters_from(args),
+            limit=args["limit"],
+            cursor=decode_cursor(args),
+        )
+        return paged(page, [present(record) for record in page.items])
 
     @audited("check_in.create", "check_in")
     @blp.auth("patient", "clinician")
@@ -183,20 +211,17 @@ class PatientCheckIns(MethodView):
     def post(self, args, patient_id: uuid.UUID):
         """Submit a check-in (the patient, or a care-team clinician entering it in clinic)"""
         note(patient_ids=[patient_id])
-        session = request_session()
-        patient = get_patient(session, current_actor(), patient_id)
-        spend_check_in_allowance(patient.id, 1)
-        outcome = check_in_service.submit(
-            session,
-            questionnaire_registry(),
+        submitted = check_in_service.submit(
+            request_session(),
+            rules(),
             actor=current_actor(),
-            patient=patient,
+            patient_id=patient_id,
+            allowance=rate_limits().spend_check_ins,
             submission=submission_from(args, idempotency_key()),
             now=utcnow(),
-            grace=in_chair_grace(),
         )
-        note(resource_id=outcome.check_in.id)
-        return present_many([outcome.check_in])[0], 201 if outcome.created else 200
+        note(resource_id=submitted.record.check_in.id)
+        return present(submitted.record), 201 if submitted.created else 200
 
 
 @blp.route("/patients/<uuid:patient_id>/check-ins/batch", methods=["POST"])
@@ -210,21 +235,16 @@ class PatientCheckIns(MethodView):
 def submit_batch(args, patient_id: uuid.UUID):
     """Offline sync: up to 100 check-ins, each stored or refused on its own"""
     note(patient_ids=[patient_id])
-    session = request_session()
-    patient = get_patient(session, current_actor(), patient_id)
-    spend_check_in_allowance(patient.id, len(args["check_ins"]))
     results = check_in_service.submit_batch(
-        session,
-        questionnaire_registry(),
+        request_session(),
+        rules(),
         actor=current_actor(),
-        patient=patient,
+        patient_id=patient_id,
+        allowance=rate_limits().spend_check_ins,
         items=[read_batch_item(raw) for raw in args["check_ins"]],
         now=utcnow(),
-        grace=in_chair_grace(),
     )
-    stored = [r.outcome.check_in for r in results if r.outcome is not None]
-    presented = dict(zip([c.id for c in stored], present_many(stored), strict=True))
-    return {"results": [present_result(r, presented) for r in results]}
+    return {"results": [present_result(result) for result in results]}
 
 
 def read_batch_item(raw: object) -> check_in_service.BatchItem:
@@ -249,14 +269,21 @@ def read_batch_item(raw: object) -> check_in_service.BatchItem:
     return check_in_service.BatchItem(raw, submission=submission_from(data, None))
 
 
-def present_result(result: check_in_service.BatchResult, presented: dict) -> dict:
-    body: dict = {"id": result.id, "status": result.status}
-    if result.outcome is not None:
-        body["check_in"] = presented[result.outcome.check_in.id]
+class BatchResultBody(TypedDict):
+    id: str | None
+    status: int
+    check_in: NotRequired[CheckInBody]
+    problem: NotRequired[dict]
+
+
+def present_result(result: check_in_service.BatchResult) -> BatchResultBody:
+    body = BatchResultBody(id=result.id, status=result.status)
+    if result.record is not None:
+        body["check_in"] = present(result.record)
     if result.problem is not None:
         body["problem"] = domain_problem_body(result.problem)
-        if result.endorses_safety_item:
-            body["problem"]["safety"] = information_not_sent()
+        if result.safety is not None:
+            body["problem"]["safety"] = result.safety
     return body
 
 
@@ -268,9 +295,11 @@ def present_result(result: check_in_service.BatchResult, presented: dict) -> dic
 def get_check_in(check_in_id: uuid.UUID):
     """One check-in"""
     note(resource_id=check_in_id)
-    check_in = check_in_service.get_check_in(request_session(), current_actor(), check_in_id)
-    note(patient_ids=[check_in.patient_id])
-    return present_many([check_in])[0]
+    record = check_in_service.get_check_in(
+        request_session(), rules(), actor=current_actor(), check_in_id=check_in_id
+    )
+    note(patient_ids=[record.check_in.patient_id])
+    return present(record)
 
 
 @blp.route("/check-ins/<uuid:check_in_id>/entered-in-error", methods=["POST"])
@@ -283,22 +312,23 @@ def get_check_in(check_in_id: uuid.UUID):
 def mark_entered_in_error(args, check_in_id: uuid.UUID):
     """Mark a check-in entered in error: it stays, and leaves every score-based view"""
     note(resource_id=check_in_id)
-    check_in = check_in_service.mark_entered_in_error(
+    record = check_in_service.mark_entered_in_error(
         request_session(),
+        rules(),
         actor=current_actor(),
         check_in_id=check_in_id,
         reason=args["reason"],
         now=utcnow(),
     )
-    note(patient_ids=[check_in.patient_id])
-    return present_many([check_in])[0]
+    note(patient_ids=[record.check_in.patient_id])
+    return present(record)
 
 
 def csv_response(check_ins: list[CheckIn]) -> Response:
     """One row per check-in: item answers (one column per instrument item), total, severity,
     subscales and flags."""
     keys = sorted({c.questionnaire for c in check_ins})
-    definitions = [d for key in keys if (d := questionnaire_registry().get(key)) is not None]
+    definitions = [d for key in keys if (d := rules().registry.get(key)) is not None]
     item_columns = [(d.key, item.id) for d in definitions for item in d.items]
     subscale_columns = sorted({(c.questionnaire, s) for c in check_ins for s in c.subscales})
     buffer = io.StringIO()

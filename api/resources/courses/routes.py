@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from typing import Required, TypedDict
 
-from flask import current_app
 from flask.views import MethodView
 
 from api.auditing import note
 from api.auth import current_actor
-from api.context import in_chair_grace, questionnaire_registry, request_session
+from api.context import request_session, rules
 from api.db import utcnow
 from api.domain import courses as course_service
-from api.domain import schedule, timeline
-from api.domain.access import get_patient
-from api.models import Clinic, Course, Infusion
+from api.domain import schedule
 from api.resources.courses.schemas import (
     CourseCreateSchema,
     CourseSchema,
@@ -31,83 +30,110 @@ blp = Blueprint("courses", __name__, url_prefix="/v1", description="Treatment ti
 READERS = ("patient", "clinician")
 
 
-def present_course(course: Course) -> dict:
-    baselines = timeline.baselines(request_session(), course, grace=in_chair_grace())
-    return {
-        "id": course.id,
-        "patient_id": course.patient_id,
-        "indications": course.indications,
-        "started_on": course.started_on,
-        "completed_on": course.completed_on,
-        "status": course.status,
-        "induction_infusions": course.induction_infusions,
-        "plan": schedule.plan_of(course),
-        "plan_is_default": course.plan is None,
-        "baselines": [
-            {
-                "questionnaire": key,
-                "check_in_id": b.check_in.id,
-                "completed_at": b.check_in.completed_at,
-                "total": b.check_in.total,
-                "source": b.source,
-                "acute_effect": b.acute_effect,
-            }
-            for key, b in sorted(baselines.items())
+class BaselineBody(TypedDict):
+    questionnaire: str
+    check_in_id: uuid.UUID
+    completed_at: dt.datetime
+    total: int
+    source: str
+    acute_effect: bool
+
+
+class CourseBody(TypedDict):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    indications: list[str]
+    started_on: dt.date
+    completed_on: dt.date | None
+    status: str
+    induction_infusions: int
+    plan: list[schedule.PlanRule]
+    plan_is_default: bool
+    baselines: list[BaselineBody]
+    created_at: dt.datetime
+
+
+def present_course(record: course_service.CourseRecord) -> tuple[CourseBody, dict]:
+    """The course and its ETag."""
+    course = record.course
+    body = CourseBody(
+        id=course.id,
+        patient_id=course.patient_id,
+        indications=course.indications,
+        started_on=course.started_on,
+        completed_on=course.completed_on,
+        status=course.status,
+        induction_infusions=course.induction_infusions,
+        plan=record.plan,
+        plan_is_default=course.plan is None,
+        baselines=[
+            BaselineBody(
+                questionnaire=key,
+                check_in_id=b.check_in.id,
+                completed_at=b.check_in.completed_at,
+                total=b.check_in.total,
+                source=b.source,
+                acute_effect=b.acute_effect,
+            )
+            for key, b in sorted(record.baselines.items())
         ],
-        "created_at": course.created_at,
-    }
-
-
-def present_infusions(course: Course, infusions: list[Infusion]) -> list[dict]:
-    """Clinicians see everything; patients their dates, number and phase only."""
-    numbers = timeline.infusion_numbers(request_session(), course.id)
-    clinical = current_actor().role != "patient"
-    threshold = (
-        course_service.bp_threshold(
-            request_session().get(Clinic, course.clinic_id),
-            current_app.config["INFUSION_BP_THRESHOLD"],
-        )
-        if clinical
-        else None
+        created_at=course.created_at,
     )
-    presented = []
-    for infusion in infusions:
-        number = numbers.get(infusion.id)
-        body = {
-            "id": infusion.id,
-            "course_id": infusion.course_id,
-            "status": infusion.status,
-            "scheduled_for": infusion.scheduled_for,
-            "administered_at": infusion.administered_at,
-            "number": number,
-            "phase": None
-            if number is None
-            else timeline.infusion_phase(
-                number, course.induction_infusions, infusion.phase_override
-            ),
-        }
-        if clinical:
-            notes = course_service.safety_notes(infusion, threshold)
-            body |= {
-                "phase_set_by_clinician": infusion.phase_override is not None,
-                "dose_mg_per_kg": infusion.dose_mg_per_kg,
-                "duration_minutes": infusion.duration_minutes,
-                "blood_pressure": infusion.blood_pressure,
-                "heart_rate": infusion.heart_rate,
-                "dissociation": infusion.dissociation,
-                "cadss_total": infusion.cadss_total,
-                "side_effects": infusion.side_effects,
-                "serious_side_effects": infusion.serious_side_effects,
-                "notes": infusion.notes,
-                "safety": {"flagged": bool(notes), "notes": notes},
-            }
-        presented.append(body)
-    return presented
+    return body, {"ETag": etag(course.version)}
 
 
-def present_infusion(infusion: Infusion) -> tuple[dict, dict]:
-    course = request_session().get(Course, infusion.course_id)
-    return present_infusions(course, [infusion])[0], {"ETag": etag(infusion.version)}
+class InfusionBody(TypedDict, total=False):
+    id: Required[uuid.UUID]
+    course_id: Required[uuid.UUID]
+    status: Required[str]
+    scheduled_for: Required[dt.datetime | None]
+    administered_at: Required[dt.datetime | None]
+    number: Required[int | None]
+    phase: Required[str | None]
+    # For readers who may see an infusion's details (access.sees_infusion_details).
+    phase_set_by_clinician: bool
+    dose_mg_per_kg: float | None
+    duration_minutes: int | None
+    blood_pressure: dict | None
+    heart_rate: int | None
+    dissociation: int | None
+    cadss_total: int | None
+    side_effects: list[str]
+    serious_side_effects: bool
+    notes: str | None
+    safety: dict
+
+
+def present_infusion(record: course_service.InfusionRecord) -> InfusionBody:
+    infusion = record.infusion
+    body = InfusionBody(
+        id=infusion.id,
+        course_id=infusion.course_id,
+        status=infusion.status,
+        scheduled_for=infusion.scheduled_for,
+        administered_at=infusion.administered_at,
+        number=record.number,
+        phase=record.phase,
+    )
+    if record.details:
+        body |= InfusionBody(
+            phase_set_by_clinician=infusion.phase_override is not None,
+            dose_mg_per_kg=infusion.dose_mg_per_kg,
+            duration_minutes=infusion.duration_minutes,
+            blood_pressure=infusion.blood_pressure,
+            heart_rate=infusion.heart_rate,
+            dissociation=infusion.dissociation,
+            cadss_total=infusion.cadss_total,
+            side_effects=infusion.side_effects,
+            serious_side_effects=infusion.serious_side_effects,
+            notes=infusion.notes,
+            safety={"flagged": bool(record.safety_notes), "notes": record.safety_notes},
+        )
+    return body
+
+
+def with_etag(record: course_service.InfusionRecord) -> tuple[InfusionBody, dict]:
+    return present_infusion(record), {"ETag": etag(record.infusion.version)}
 
 
 @blp.route("/patients/<uuid:patient_id>/courses")
@@ -119,10 +145,10 @@ class PatientCourses(MethodView):
     def get(self, patient_id: uuid.UUID):
         """A patient's treatment courses, newest first"""
         note(resource_id=patient_id, patient_ids=[patient_id])
-        courses = course_service.list_courses(
-            request_session(), actor=current_actor(), patient_id=patient_id
+        records = course_service.list_courses(
+            request_session(), rules(), actor=current_actor(), patient_id=patient_id
         )
-        return [present_course(c) for c in courses]
+        return [present_course(record)[0] for record in records]
 
     @audited("course.create", "course")
     @blp.auth("clinician")
@@ -133,11 +159,16 @@ class PatientCourses(MethodView):
     def post(self, args, patient_id: uuid.UUID):
         """Start a treatment course (at most one active course per patient)"""
         note(patient_ids=[patient_id])
-        course = course_service.create_course(
-            request_session(), actor=current_actor(), patient_id=patient_id, now=utcnow(), **args
+        record = course_service.create_course(
+            request_session(),
+            rules(),
+            actor=current_actor(),
+            patient_id=patient_id,
+            now=utcnow(),
+            **args,
         )
-        note(resource_id=course.id)
-        return present_course(course), {"ETag": etag(course.version)}
+        note(resource_id=record.course.id)
+        return present_course(record)
 
 
 @blp.route("/courses/<uuid:course_id>")
@@ -149,9 +180,11 @@ class CourseById(MethodView):
     def get(self, course_id: uuid.UUID):
         """One course, with each instrument's baseline"""
         note(resource_id=course_id)
-        course = course_service.get_course(request_session(), current_actor(), course_id)
-        note(patient_ids=[course.patient_id])
-        return present_course(course), {"ETag": etag(course.version)}
+        record = course_service.read_course(
+            request_session(), rules(), actor=current_actor(), course_id=course_id
+        )
+        note(patient_ids=[record.course.patient_id])
+        return present_course(record)
 
     @audited("course.update", "course")
     @blp.auth("clinician")
@@ -163,16 +196,17 @@ class CourseById(MethodView):
     def patch(self, args, course_id: uuid.UUID):
         """Change a course's plan or induction count, or complete it (If-Match required)"""
         note(resource_id=course_id)
-        course = course_service.update_course(
+        record = course_service.update_course(
             request_session(),
+            rules(),
             actor=current_actor(),
             course_id=course_id,
             expected_version=if_match_version(),
             changes=args,
             now=utcnow(),
         )
-        note(patient_ids=[course.patient_id])
-        return present_course(course), {"ETag": etag(course.version)}
+        note(patient_ids=[record.course.patient_id])
+        return present_course(record)
 
 
 @blp.route("/courses/<uuid:course_id>/infusions")
@@ -184,11 +218,11 @@ class CourseInfusions(MethodView):
     def get(self, course_id: uuid.UUID):
         """A course's infusions in time order (patients: dates, number and phase only)"""
         note(resource_id=course_id)
-        course, infusions = course_service.list_infusions(
-            request_session(), actor=current_actor(), course_id=course_id
+        course, records = course_service.list_infusions(
+            request_session(), rules(), actor=current_actor(), course_id=course_id
         )
         note(patient_ids=[course.patient_id])
-        return present_infusions(course, infusions)
+        return [present_infusion(record) for record in records]
 
     @audited("infusion.create", "infusion")
     @blp.auth("clinician")
@@ -197,15 +231,16 @@ class CourseInfusions(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def post(self, args, course_id: uuid.UUID):
         """Record a completed infusion (back-filling is fine) or schedule one"""
-        infusion = course_service.record_infusion(
+        record = course_service.record_infusion(
             request_session(),
+            rules(),
             actor=current_actor(),
             course_id=course_id,
             fields=args,
             now=utcnow(),
         )
-        note(resource_id=infusion.id, patient_ids=[infusion.patient_id])
-        return present_infusion(infusion)
+        note(resource_id=record.infusion.id, patient_ids=[record.infusion.patient_id])
+        return with_etag(record)
 
 
 @blp.route("/infusions/<uuid:infusion_id>")
@@ -217,9 +252,11 @@ class InfusionById(MethodView):
     def get(self, infusion_id: uuid.UUID):
         """One infusion"""
         note(resource_id=infusion_id)
-        infusion = course_service.get_infusion(request_session(), current_actor(), infusion_id)
-        note(patient_ids=[infusion.patient_id])
-        return present_infusion(infusion)
+        record = course_service.read_infusion(
+            request_session(), rules(), actor=current_actor(), infusion_id=infusion_id
+        )
+        note(patient_ids=[record.infusion.patient_id])
+        return with_etag(record)
 
     @audited("infusion.update", "infusion")
     @blp.auth("clinician")
@@ -231,16 +268,17 @@ class InfusionById(MethodView):
     def patch(self, args, infusion_id: uuid.UUID):
         """Complete, cancel, re-date or correct an infusion (If-Match required)"""
         note(resource_id=infusion_id)
-        infusion = course_service.update_infusion(
+        record = course_service.update_infusion(
             request_session(),
+            rules(),
             actor=current_actor(),
             infusion_id=infusion_id,
             expected_version=if_match_version(),
             changes=args,
             now=utcnow(),
         )
-        note(patient_ids=[infusion.patient_id])
-        return present_infusion(infusion)
+        note(patient_ids=[record.infusion.patient_id])
+        return with_etag(record)
 
 
 @blp.route("/patients/<uuid:patient_id>/due", methods=["GET"])
@@ -252,14 +290,17 @@ class InfusionById(MethodView):
 def due(args, patient_id: uuid.UUID):
     """What is due now and next, and why, in the patient's time zone"""
     note(resource_id=patient_id, patient_ids=[patient_id])
-    session = request_session()
-    patient = get_patient(session, current_actor(), patient_id)
-    at = args["at"] or utcnow()
-    course, items = schedule.due_items(session, questionnaire_registry(), patient=patient, at=at)
+    found = schedule.due(
+        request_session(),
+        rules().registry,
+        actor=current_actor(),
+        patient_id=patient_id,
+        at=args["at"] or utcnow(),
+    )
     return {
-        "patient_id": patient.id,
-        "course_id": course.id if course else None,
-        "at": at,
-        "timezone": patient.timezone,
-        "items": [vars(item) for item in items],
+        "patient_id": found.patient.id,
+        "course_id": found.course.id if found.course else None,
+        "at": found.at,
+        "timezone": found.patient.timezone,
+        "items": [vars(item) for item in found.items],
     }
