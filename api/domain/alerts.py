@@ -15,6 +15,7 @@ from api.domain.access import Actor, get_patient_record, patient_record_filter
 from api.domain.errors import Conflict
 from api.domain.pagination import Page, keyset_page
 from api.domain.questionnaires import Definition
+from api.domain.registry import Registry
 from api.domain.timeline import Baseline
 from api.models import Alert, AlertOccurrence, CheckIn, Patient
 from api.models.alert import ALERT_PRIORITIES
@@ -232,8 +233,74 @@ def _merge(session: Session, alert: Alert, check_in: CheckIn, trigger: Trigger) 
     return alert
 
 
+@dataclass(frozen=True)
+class OccurrenceRecord:
+    check_in_id: uuid.UUID
+    total: int
+    completed_at: dt.datetime
+    received_at: dt.datetime
+    check_in_status: str
+    answer: dict | None
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    """An alert as the inbox shows it: its patient's name, every occurrence, and for an item
+    alert the highest answer among them."""
+
+    alert: Alert
+    patient_display_name: str
+    occurrences: list[OccurrenceRecord]
+    answer: dict | None
+
+    @property
+    def check_in_entered_in_error(self) -> bool:
+        return any(
+            o.check_in_id == self.alert.check_in_id and o.check_in_status == "entered_in_error"
+            for o in self.occurrences
+        )
+
+
+def records(session: Session, registry: Registry, alerts: list[Alert]) -> list[AlertRecord]:
+    """Each alert with its occurrences and patient's name, in two queries however many."""
+    found = occurrences(session, [a.id for a in alerts])
+    names = dict(
+        session.execute(
+            select(Patient.id, Patient.display_name).where(
+                Patient.id.in_({a.patient_id for a in alerts})
+            )
+        ).all()
+        if alerts
+        else []
+    )
+    made = []
+    for alert in alerts:
+        definition = registry.get(alert.questionnaire)
+        rows = [
+            OccurrenceRecord(
+                o.check_in_id,
+                o.total,
+                o.completed_at,
+                o.received_at,
+                status,
+                flagged_answer(definition, alert.kind, answers),
+            )
+            for o, status, answers in found[alert.id]
+        ]
+        # The highest level answered (the latest of equals): a merged "nearly every day" is
+        # never shown as "several days".
+        answer = max(
+            (o.answer for o in reversed(rows) if o.answer),
+            key=lambda a: a["value"],
+            default=None,
+        )
+        made.append(AlertRecord(alert, names.get(alert.patient_id, ""), rows, answer))
+    return made
+
+
 def list_alerts(
     session: Session,
+    registry: Registry,
     actor: Actor,
     *,
     statuses: list[str],
@@ -250,7 +317,7 @@ def list_alerts(
         stmt = stmt.where(Alert.kind == kind)
     if patient_id:
         stmt = stmt.where(Alert.patient_id == patient_id)
-    return keyset_page(
+    page = keyset_page(
         session,
         stmt,
         keys=[Alert.priority_rank, Alert.last_received_at, Alert.id],
@@ -258,6 +325,7 @@ def list_alerts(
         limit=limit,
         cursor=cursor,
     )
+    return Page(records(session, registry, page.items), page.next_key)
 
 
 def get_alert(session: Session, actor: Actor, alert_id: uuid.UUID) -> Alert:
@@ -271,15 +339,16 @@ TRANSITIONS = {
 }
 
 
-def act(
+def transition(
     session: Session,
+    registry: Registry,
     *,
     actor: Actor,
     alert_id: uuid.UUID,
     action: str,
     note: str | None,
     now: dt.datetime,
-) -> Alert:
+) -> AlertRecord:
     """Acknowledge or resolve an alert, recording who, when and the note. The change is one
     conditional UPDATE, so of two concurrent calls exactly the allowed ones take effect."""
     alert = get_alert(session, actor, alert_id)
@@ -301,7 +370,7 @@ def act(
     session.refresh(alert)
     if changed != 1:
         raise Conflict(f"The alert is already {alert.status}.")
-    return alert
+    return records(session, registry, [alert])[0]
 
 
 def occurrences(session: Session, alert_ids: list[uuid.UUID]) -> dict:

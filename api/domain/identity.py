@@ -23,6 +23,7 @@ from api.domain.credentials import (
     secret_digest,
 )
 from api.domain.errors import Conflict, Invalid, Unauthorized
+from api.domain.safety import crisis_card
 from api.models import Clinic, EnrollmentCode, Patient, RefreshFamily, RefreshToken, User
 
 BAD_CREDENTIALS = "The email or password is incorrect."
@@ -435,3 +436,18 @@ def create_clinic(
     session.add_all([clinic, admin])
     session.flush()
     return clinic, admin
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The signed-in user, their patient record's id (patients), and their clinic's crisis
+    information for the app to keep and show offline."""
+
+    user: User
+    patient_id: uuid.UUID | None
+    crisis: dict
+
+
+def profile(session: Session, actor: Actor) -> Profile:
+    user = session.get_one(User, actor.user_id)
+    return Profile(user, actor.patient_id, crisis_card(session.get(Clinic, user.clinic_id)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
@@ -14,6 +14,8 @@ from api.domain.access import Actor, get_patient, patient_filter, require_staff
 from api.domain.errors import Conflict, NotFound
 from api.domain.identity import IdentitySettings, patient_enrollment_code
 from api.domain.pagination import Page, keyset_page
+from api.domain.registry import Registry
+from api.domain.schedule import overdue_patient_ids
 from api.models import CareTeamMember, Course, Patient, User
 
 
@@ -27,7 +29,7 @@ def create_patient(
     mrn: str | None,
     birth_year: int | None,
     now: dt.datetime,
-) -> tuple[Patient, str, dt.datetime]:
+) -> tuple[PatientRecord, str, dt.datetime]:
     """A patient in the actor's clinic and their first enrollment code; a clinician who creates
     a patient joins the care team."""
     if mrn is not None and session.scalar(
@@ -58,27 +60,59 @@ def create_patient(
     code, expires_at = patient_enrollment_code(
         session, settings, actor=actor, patient=patient, now=now
     )
-    return patient, code, expires_at
+    return records(session, [patient])[0], code, expires_at
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    patient: Patient
+    care_team: list[User]
+
+
+def records(session: Session, patients: list[Patient]) -> list[PatientRecord]:
+    """Each patient with their care team, in one query however many there are."""
+    teams = care_team(session, [p.id for p in patients])
+    return [PatientRecord(patient, teams[patient.id]) for patient in patients]
 
 
 def list_patients(
     session: Session,
+    registry: Registry,
     actor: Actor,
     *,
+    overdue: bool,
+    now: dt.datetime,
     limit: int,
     cursor: dict | None,
-    overdue_among: Callable[[list[Patient]], set[uuid.UUID]] | None = None,
 ) -> Page:
-    """The patients the actor may see; with `overdue_among`, only those it finds overdue
-    among the ones with an active course."""
+    """The patients the actor may see, newest first; with `overdue`, only those with an
+    active course and a check-in overdue at `now`."""
     stmt = select(Patient).where(patient_filter(actor))
-    if overdue_among is not None:
+    if overdue:
         with_course = exists().where(Course.patient_id == Patient.id, Course.status == "active")
         candidates = list(session.scalars(stmt.where(with_course)))
-        stmt = stmt.where(Patient.id.in_(overdue_among(candidates)))
-    return keyset_page(
+        stmt = stmt.where(Patient.id.in_(overdue_patient_ids(session, registry, candidates, now)))
+    page = keyset_page(
         session, stmt, keys=[Patient.created_at, Patient.id], limit=limit, cursor=cursor
     )
+    return Page(records(session, page.items), page.next_key)
+
+
+def read_patient(session: Session, *, actor: Actor, patient_id: uuid.UUID) -> PatientRecord:
+    return records(session, [get_patient(session, actor, patient_id)])[0]
+
+
+def new_enrollment_code(
+    session: Session,
+    settings: IdentitySettings,
+    *,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    now: dt.datetime,
+) -> tuple[str, dt.datetime]:
+    """A new code for a patient not yet enrolled; earlier unused codes stop working."""
+    patient = get_patient(session, actor, patient_id)
+    return patient_enrollment_code(session, settings, actor=actor, patient=patient, now=now)
 
 
 def care_team(session: Session, patient_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[User]]:

@@ -9,8 +9,7 @@ from api.auth import current_actor
 from api.context import identity_settings, rate_limits, request_session
 from api.db import utcnow
 from api.domain import identity
-from api.domain.safety import crisis_card
-from api.models import Clinic, User
+from api.models import User
 from api.resources.auth.schemas import (
     EnrollSchema,
     LoginSchema,
@@ -134,17 +133,15 @@ def enroll(args):
 @blp.response(200, MeSchema)
 def me():
     """The signed-in user, and the clinic's crisis information for the app to keep offline"""
-    actor = current_actor()
-    session = request_session()
-    user = session.get_one(User, actor.user_id)
+    found = identity.profile(request_session(), current_actor())
     return {
-        "user_id": user.id,
-        "email": user.email,
-        "display_name": user.display_name,
-        "role": user.role,
-        "clinic_id": user.clinic_id,
-        "patient_id": actor.patient_id,
-        "crisis": crisis_card(session.get(Clinic, user.clinic_id)),
+        "user_id": found.user.id,
+        "email": found.user.email,
+        "display_name": found.user.display_name,
+        "role": found.user.role,
+        "clinic_id": found.user.clinic_id,
+        "patient_id": found.patient_id,
+        "crisis": found.crisis,
     }
 
 

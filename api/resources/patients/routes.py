@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from typing import NotRequired, TypedDict
 
 from flask.views import MethodView
 
 from api.auditing import note
 from api.auth import current_actor
-from api.context import identity_settings, questionnaire_registry, request_session
+from api.context import identity_settings, request_session, rules
 from api.db import utcnow
 from api.domain import patients as patient_service
-from api.domain.access import get_patient
-from api.domain.identity import patient_enrollment_code
-from api.domain.schedule import overdue_patient_ids
-from api.models import Patient, User
 from api.resources.pagination import decode_cursor, paged
 from api.resources.patients.schemas import (
     CareTeamAddSchema,
@@ -30,26 +28,39 @@ from api.smorest import Blueprint, audited
 blp = Blueprint("patients", __name__, url_prefix="/v1/patients", description="Patients")
 
 
-def present(patient: Patient, care_team: list[User]) -> dict:
-    return {
-        "id": patient.id,
-        "clinic_id": patient.clinic_id,
-        "display_name": patient.display_name,
-        "mrn": patient.mrn,
-        "birth_year": patient.birth_year,
-        "timezone": patient.timezone,
-        "enrolled": patient.user_id is not None,
-        "created_at": patient.created_at,
-        "care_team": [{"user_id": u.id, "display_name": u.display_name} for u in care_team],
-    }
+class CareTeamMemberBody(TypedDict):
+    user_id: uuid.UUID
+    display_name: str
 
 
-def present_one(patient: Patient) -> dict:
-    return present(patient, patient_service.care_team(request_session(), [patient.id])[patient.id])
+class PatientBody(TypedDict):
+    id: uuid.UUID
+    clinic_id: uuid.UUID
+    display_name: str
+    mrn: str | None
+    birth_year: int | None
+    timezone: str
+    enrolled: bool
+    created_at: dt.datetime
+    care_team: list[CareTeamMemberBody]
+    enrollment: NotRequired[dict]
 
 
-def overdue_now(patients: list[Patient]) -> set[uuid.UUID]:
-    return overdue_patient_ids(request_session(), questionnaire_registry(), patients, utcnow())
+def present(record: patient_service.PatientRecord) -> PatientBody:
+    patient = record.patient
+    return PatientBody(
+        id=patient.id,
+        clinic_id=patient.clinic_id,
+        display_name=patient.display_name,
+        mrn=patient.mrn,
+        birth_year=patient.birth_year,
+        timezone=patient.timezone,
+        enrolled=patient.user_id is not None,
+        created_at=patient.created_at,
+        care_team=[
+            CareTeamMemberBody(user_id=u.id, display_name=u.display_name) for u in record.care_team
+        ],
+    )
 
 
 @blp.route("")
@@ -60,17 +71,17 @@ class Patients(MethodView):
     @blp.response(200, PatientPageSchema)
     def get(self, args):
         """List the patients you may see"""
-        session = request_session()
         page = patient_service.list_patients(
-            session,
+            request_session(),
+            rules().registry,
             current_actor(),
+            overdue=args["overdue"],
+            now=utcnow(),
             limit=args["limit"],
             cursor=decode_cursor(args),
-            overdue_among=overdue_now if args["overdue"] else None,
         )
-        teams = patient_service.care_team(session, [p.id for p in page.items])
-        note(patient_ids=[p.id for p in page.items])
-        return paged(page, [present(p, teams[p.id]) for p in page.items])
+        note(patient_ids=[record.patient.id for record in page.items])
+        return paged(page, [present(record) for record in page.items])
 
     @audited("patient.create", "patient")
     @blp.auth("clinician", "clinic_admin")
@@ -79,11 +90,11 @@ class Patients(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, args):
         """Create a patient and a one-time enrollment code"""
-        patient, code, expires_at = patient_service.create_patient(
+        record, code, expires_at = patient_service.create_patient(
             request_session(), identity_settings(), actor=current_actor(), now=utcnow(), **args
         )
-        note(resource_id=patient.id, patient_ids=[patient.id])
-        body = present_one(patient)
+        note(resource_id=record.patient.id, patient_ids=[record.patient.id])
+        body = present(record)
         body["enrollment"] = {"code": code, "expires_at": expires_at}
         return body
 
@@ -97,8 +108,11 @@ class PatientById(MethodView):
     def get(self, patient_id: uuid.UUID):
         """One patient"""
         note(resource_id=patient_id, patient_ids=[patient_id])
-        patient = get_patient(request_session(), current_actor(), patient_id)
-        return present_one(patient)
+        return present(
+            patient_service.read_patient(
+                request_session(), actor=current_actor(), patient_id=patient_id
+            )
+        )
 
 
 @blp.route("/<uuid:patient_id>/care-team", methods=["POST"])
@@ -141,10 +155,11 @@ def remove_care_team_member(patient_id: uuid.UUID, user_id: uuid.UUID):
 def new_enrollment_code(patient_id: uuid.UUID):
     """Issue a new enrollment code; earlier unused codes stop working"""
     note(resource_id=patient_id, patient_ids=[patient_id])
-    actor = current_actor()
-    session = request_session()
-    patient = get_patient(session, actor, patient_id)
-    code, expires_at = patient_enrollment_code(
-        session, identity_settings(), actor=actor, patient=patient, now=utcnow()
+    code, expires_at = patient_service.new_enrollment_code(
+        request_session(),
+        identity_settings(),
+        actor=current_actor(),
+        patient_id=patient_id,
+        now=utcnow(),
     )
     return {"code": code, "expires_at": expires_at}

@@ -15,7 +15,7 @@ blp = Blueprint(
     description="Instrument definitions",
 )
 # Public definitions, not patient data: clients may cache them briefly.
-CACHE = {"Cache-Control": "public, max-age=300"}
+PUBLIC_CACHE_HEADERS = {"Cache-Control": "public, max-age=300"}
 
 
 def summary(definition: Definition) -> dict:
@@ -68,7 +68,7 @@ def detail(definition: Definition) -> dict:
 @blp.response(200, QuestionnaireSummarySchema(many=True))
 def list_questionnaires():
     """Every instrument the service scores"""
-    return [summary(d) for d in questionnaire_registry().all()], CACHE
+    return [summary(d) for d in questionnaire_registry().all()], PUBLIC_CACHE_HEADERS
 
 
 @blp.route("/<string:key>", methods=["GET"])
@@ -80,4 +80,4 @@ def get_questionnaire(key: str):
     definition = questionnaire_registry().get(key)
     if definition is None:
         raise NotFound("No such questionnaire.")
-    return detail(definition), CACHE
+    return detail(definition), PUBLIC_CACHE_HEADERS
