@@ -71,9 +71,11 @@ class PasswordChangeFailed(Invalid):
 
 
 class RefreshFailed(Unauthorized):
-    def __init__(self, *, user_id: uuid.UUID | None = None, reuse: bool = False):
+    """A refresh refused; `user` when the token was known (for the audit trail)."""
+
+    def __init__(self, *, user: User | None = None, reuse: bool = False):
         super().__init__(BAD_REFRESH)
-        self.user_id = user_id
+        self.user = user
         self.reuse = reuse
 
 
@@ -209,17 +211,17 @@ def refresh(
         raise RefreshFailed()
     token, family, user = row
     if family.revoked_at is not None or not user.is_active:
-        raise RefreshFailed(user_id=user.id)
+        raise RefreshFailed(user=user)
     if token.used_at is not None:
         revoke_family(session, family.id, reason="reuse_detected", now=now)
-        raise RefreshFailed(user_id=user.id, reuse=True)
+        raise RefreshFailed(user=user, reuse=True)
     expired = (
         now - family.created_at > settings.refresh_absolute
         or now - token.created_at > settings.refresh_idle
     )
     if expired:
         revoke_family(session, family.id, reason="expired", now=now)
-        raise RefreshFailed(user_id=user.id)
+        raise RefreshFailed(user=user)
     # Claim the token atomically: of two concurrent refreshes only one updates the row; the
     # other sees it spent and is treated as reuse.
     claimed = rows_affected(
@@ -231,24 +233,26 @@ def refresh(
     )
     if claimed != 1:
         revoke_family(session, family.id, reason="reuse_detected", now=now)
-        raise RefreshFailed(user_id=user.id, reuse=True)
+        raise RefreshFailed(user=user, reuse=True)
     return user, _issue_tokens(session, settings, user=user, family=family, now=now)
 
 
 def logout(
     session: Session, settings: IdentitySettings, *, refresh_token: str, now: dt.datetime
-) -> uuid.UUID | None:
-    """Revoke the token's family; the user id when the token was known."""
+) -> User | None:
+    """Revoke the token's family; its user when the token was known."""
     digest = secret_digest(settings.secret_key, refresh_token)
     row = session.execute(
-        select(RefreshFamily)
+        select(RefreshFamily, User)
         .join(RefreshToken, RefreshToken.family_id == RefreshFamily.id)
+        .join(User, User.id == RefreshFamily.user_id)
         .where(RefreshToken.token_hash == digest)
-    ).scalar_one_or_none()
+    ).one_or_none()
     if row is None:
         return None
-    revoke_family(session, row.id, reason="logout", now=now)
-    return row.user_id
+    family, user = row
+    revoke_family(session, family.id, reason="logout", now=now)
+    return user
 
 
 def cancel_codes(session: Session, target, *, now: dt.datetime) -> None:

@@ -76,9 +76,8 @@ def refresh(args):
             session, identity_settings(), refresh_token=args["refresh_token"], now=utcnow()
         )
     except identity.RefreshFailed as failure:
-        if failure.user_id is not None:
-            user = session.get(User, failure.user_id)
-            _note_user(user)
+        if failure.user is not None:
+            _note_user(failure.user)
         if failure.reuse:
             note(extra_action="auth.refresh_reuse_detected")
         # A detected reuse revokes the family; that must stick although the answer is 401.
@@ -95,12 +94,11 @@ def refresh(args):
 @blp.response(204)
 def logout(args):
     """Sign out: the refresh token's whole family stops working"""
-    session = request_session()
-    user_id = identity.logout(
-        session, identity_settings(), refresh_token=args["refresh_token"], now=utcnow()
+    user = identity.logout(
+        request_session(), identity_settings(), refresh_token=args["refresh_token"], now=utcnow()
     )
-    if user_id is not None:
-        _note_user(session.get(User, user_id))
+    if user is not None:
+        _note_user(user)
 
 
 @blp.route("/auth/enroll", methods=["POST"])
