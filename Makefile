@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format openapi bench clean
+.PHONY: run test check lint format openapi bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,12 +19,15 @@ run: $(STAMP)
 	$(BIN)/interval serve --demo --host 127.0.0.1 --port 8000
 
 ## The whole test suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set).
-test: $(STAMP)
+test: check
+	$(BIN)/pytest
+
+## Static checks: lint, format, types over api/, and openapi.yaml against the code.
+check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/interval openapi check
-	$(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

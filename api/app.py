@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import cast
 
 from flask import Flask, send_from_directory
+from flask.json.provider import DefaultJSONProvider
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -19,7 +21,7 @@ from api.domain.registry import DEFAULT_DIRECTORY, load_registry
 from api.domain.rules import Rules, parse_blood_pressure
 from api.ratelimit import RateLimits
 from api.resources import register_blueprints
-from api.smorest import PUBLIC, Api
+from api.smorest import PUBLIC, Api, mark
 
 API_VERSION = "1.0.0"
 
@@ -74,11 +76,14 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=settings["INSTANCE_DIR"], static_folder=None)
     app.config.update(settings)
     app.config.update(openapi_settings(settings["DOCS_ENABLED"]))
-    app.json.sort_keys = False
+    cast(DefaultJSONProvider, app.json).sort_keys = False
     logs.configure(settings.get("LOG_LEVEL", "INFO"))
     if settings["TRUSTED_PROXIES"]:
         proxies = settings["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+        # Flask's documented way to wrap the WSGI application.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies
+        )
 
     database = Database(settings["DATABASE_URL"])
     app.extensions["interval.db"] = database
@@ -115,4 +120,4 @@ def _serve_swagger_assets(app: Flask) -> None:
     def swagger_ui_asset(filename: str):
         return send_from_directory(swagger_ui_path, filename, max_age=3600)
 
-    swagger_ui_asset._access = PUBLIC
+    mark(swagger_ui_asset, _access=PUBLIC)

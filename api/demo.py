@@ -105,7 +105,22 @@ def load_history(
         now=now,
         fields={"status": "scheduled", "scheduled_for": now + dt.timedelta(days=2, hours=3)},
     )
-    definition = registry.get(key)
+    answer_history(session, registry, patient_actor, patient, key, totals, item9_day, start, now)
+
+
+def answer_history(
+    session: Session,
+    registry: Registry,
+    actor: Actor,
+    patient: Patient,
+    key: str,
+    totals: list[int],
+    item9_day: int | None,
+    start: dt.datetime,
+    now: dt.datetime,
+) -> None:
+    """Check-ins before each induction infusion and weekly after, one week missed."""
+    definition = registry[key]
     days = [-2, 1.5, 3.5, 6.5, 8.5, 13, 20, 27, 34, 41]
     for index, total in enumerate(totals):
         if index == 5 and key != "phq9":
@@ -118,7 +133,7 @@ def load_history(
         check_in_service.store(
             session,
             Rules(registry),
-            actor=patient_actor,
+            actor=actor,
             patient=patient,
             now=now,
             submission=check_in_service.Submission(

@@ -31,7 +31,7 @@ class JsonFormatter(logging.Formatter):
 def exception_fields(error: BaseException) -> dict:
     """The exception's type and where it was raised, never its message: a database error's
     message can quote the values it refused (an email, an answer)."""
-    chain = []
+    chain: list[str] = []
     current: BaseException | None = error
     while current is not None and len(chain) < 5:
         chain.append(type(current).__qualname__)

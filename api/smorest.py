@@ -6,6 +6,7 @@ import http
 import logging
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 import flask_smorest
 import marshmallow as ma
@@ -86,7 +87,7 @@ class Api(flask_smorest.Api):
     def _register_responses(self):
         """Every documented error is problem+json."""
         for status in http.HTTPStatus:
-            response = {"description": status.phrase}
+            response: dict[str, Any] = {"description": status.phrase}
             if status >= 400:
                 response["schema"] = self.ERROR_SCHEMA
                 prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
@@ -101,6 +102,7 @@ class Api(flask_smorest.Api):
         if status == 500:
             return handle_unexpected_error(error)
         errors = validation_errors(data) if status in (400, 422) and data else None
+        detail: str | None
         if status == 422:
             detail = "The request did not validate; see errors."
         elif errors:
@@ -164,6 +166,13 @@ def handle_unexpected_error(error: BaseException):
     return problem(500, "An unexpected error occurred.", type_slug="internal-error")
 
 
+def mark(view: Callable, **attributes: object) -> Callable:
+    """Set attributes our hooks read on a view (its access policy, its audit action)."""
+    for name, value in attributes.items():
+        setattr(view, name, value)
+    return view
+
+
 class Blueprint(flask_smorest.Blueprint):
     """A blueprint whose views each declare who may call them."""
 
@@ -171,13 +180,12 @@ class Blueprint(flask_smorest.Blueprint):
 
     def public(self, func: Callable) -> Callable:
         """Anyone may call this view, signed in or not."""
-        func._access = PUBLIC
-        return func
+        return mark(func, _access=PUBLIC)
 
     def auth(self, *roles: str) -> Callable:
         """Require a valid access token; with roles, only those roles (others get 403)."""
 
-        def decorator(func):
+        def decorator(func: Callable) -> Callable:
             @wraps(func)
             def wrapper(*args, **kwargs):
                 actor = authenticate()
@@ -185,20 +193,19 @@ class Blueprint(flask_smorest.Blueprint):
                     raise Forbidden("Your role may not do this.")
                 return func(*args, **kwargs)
 
-            wrapper._access = roles or ANY_USER
-            wrapper = self.doc(security=[{"bearerAuth": []}])(wrapper)
-            wrapper = self.alt_response(401, response="UNAUTHORIZED")(wrapper)
+            view = mark(wrapper, _access=roles or ANY_USER)
+            view = self.doc(security=[{"bearerAuth": []}])(view)
+            view = self.alt_response(401, response="UNAUTHORIZED")(view)
             if roles:
-                wrapper = self.alt_response(403, response="FORBIDDEN")(wrapper)
-            return wrapper
+                view = self.alt_response(403, response="FORBIDDEN")(view)
+            return view
 
         return decorator
 
     def crisis_information_on_refusal(self, func: Callable) -> Callable:
         """A check-in submission: any refusal of answers that endorse a safety item carries
         crisis information worded for answers that were not sent."""
-        func._crisis_on_refusal = True
-        return func
+        return mark(func, _crisis_on_refusal=True)
 
     def if_match_required(self, func: Callable) -> Callable:
         """Document the optimistic-concurrency contract of an update: If-Match with the ETag
@@ -217,8 +224,7 @@ def audited(action: str, resource_type: str | None = None) -> Callable:
             start_note(action, resource_type)
             return func(*args, **kwargs)
 
-        wrapper._audit = action
-        return wrapper
+        return mark(wrapper, _audit=action)
 
     return decorator
 

@@ -32,7 +32,7 @@ def seed(app, patients: int) -> dict:
     infusions and 30 PHQ-9 check-ins over 60 days."""
     database = app.extensions["interval.db"]
     registry = app.extensions["interval.questionnaires"]
-    phq9 = registry.get("phq9")
+    phq9 = registry["phq9"]
     settings = app.extensions["interval.identity"]
     now = utcnow()
     start = now - dt.timedelta(days=60)
@@ -148,7 +148,7 @@ def main() -> None:
     patient_tokens = world["tokens"]["patients"]
     first_patient = world["patients"][0]
     n = args.iterations
-    phq9 = app.extensions["interval.questionnaires"].get("phq9")
+    phq9 = app.extensions["interval.questionnaires"]["phq9"]
 
     def as_patient(i: int) -> dict:
         return {"Authorization": f"Bearer {patient_tokens[i % len(patient_tokens)]}"}

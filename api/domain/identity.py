@@ -336,8 +336,21 @@ def enroll(
     email = normalize_email(email)
     if email_taken(session, email):
         raise Unauthorized(BAD_CODE)
+    enrollment = _claim_code(session, settings, code, now)
+    password_hash = settings.passwords.hash(password)
+    if enrollment.user_id is not None:
+        user = _invited_staff(session, enrollment, email, password_hash)
+    else:
+        user = _new_patient_account(session, enrollment, email, password_hash, now)
+    session.flush()
+    return user, start_session(session, settings, user=user, now=now)
+
+
+def _claim_code(
+    session: Session, settings: IdentitySettings, code: str, now: dt.datetime
+) -> EnrollmentCode:
+    """Claim the code atomically, so two redemptions of one code cannot both succeed."""
     digest = secret_digest(settings.secret_key, normalize_code(code))
-    # Claim the code atomically so two redemptions of one code cannot both succeed.
     claimed = rows_affected(
         session,
         update(EnrollmentCode)
@@ -351,42 +364,47 @@ def enroll(
     )
     if claimed != 1:
         raise Unauthorized(BAD_CODE)
-    enrollment = session.scalars(
-        select(EnrollmentCode).where(EnrollmentCode.code_hash == digest)
-    ).one()
-    if enrollment.user_id is not None:
-        user = session.get_one(User, enrollment.user_id)
-        if user.deactivated_at is not None or user.password_hash is not None:
-            raise Unauthorized(BAD_CODE)
-        if user.email != email:
-            # As for a bad code: a code holder must not learn which addresses are taken.
-            raise Unauthorized(BAD_CODE)
-        user.password_hash = settings.passwords.hash(password)
-        user.is_active = True
-    else:
-        patient = session.get_one(Patient, enrollment.patient_id)
-        if patient.user_id is not None:
-            raise Unauthorized(BAD_CODE)
-        user = User(
-            id=uuid.uuid4(),
-            clinic_id=patient.clinic_id,
-            email=email,
-            display_name=patient.display_name,
-            role="patient",
-            password_hash=settings.passwords.hash(password),
-            is_active=True,
-            created_at=now,
-        )
-        try:
-            with session.begin_nested():
-                session.add(user)
-                session.flush()
-        except IntegrityError:
-            # The same email enrolled a moment ago, concurrently.
-            raise Unauthorized(BAD_CODE) from None
-        patient.user_id = user.id
-    session.flush()
-    return user, start_session(session, settings, user=user, now=now)
+    return session.scalars(select(EnrollmentCode).where(EnrollmentCode.code_hash == digest)).one()
+
+
+def _invited_staff(
+    session: Session, enrollment: EnrollmentCode, email: str, password_hash: str
+) -> User:
+    user = session.get_one(User, enrollment.user_id)
+    # Each refusal answers as a bad code: a code holder must not learn which addresses are
+    # taken, and a deactivated account stays deactivated.
+    if user.deactivated_at is not None or user.password_hash is not None or user.email != email:
+        raise Unauthorized(BAD_CODE)
+    user.password_hash = password_hash
+    user.is_active = True
+    return user
+
+
+def _new_patient_account(
+    session: Session, enrollment: EnrollmentCode, email: str, password_hash: str, now: dt.datetime
+) -> User:
+    patient = session.get_one(Patient, enrollment.patient_id)
+    if patient.user_id is not None:
+        raise Unauthorized(BAD_CODE)
+    user = User(
+        id=uuid.uuid4(),
+        clinic_id=patient.clinic_id,
+        email=email,
+        display_name=patient.display_name,
+        role="patient",
+        password_hash=password_hash,
+        is_active=True,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(user)
+            session.flush()
+    except IntegrityError:
+        # The same email enrolled a moment ago, concurrently.
+        raise Unauthorized(BAD_CODE) from None
+    patient.user_id = user.id
+    return user
 
 
 def change_password(

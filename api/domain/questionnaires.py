@@ -151,6 +151,49 @@ def parse(raw: Any) -> Definition:
     require(isinstance(raw, dict), "the file must hold a mapping")
     missing = [key for key in REQUIRED_KEYS if key not in raw]
     require(not missing, f"missing keys: {', '.join(missing)}")
+    items = _items(raw)
+    scored = [item for item in items if item.scored]
+    scoring = raw["scoring"]
+    score_min, score_max = _score_range(scoring, scored)
+    bands = tuple(
+        Band(int(b["min"]), int(b["max"]), b["band"], b["label"]) for b in raw["severity"]["bands"]
+    )
+    _check_bands(bands, score_min, score_max)
+    subscales = _subscales(raw, {item.id for item in scored})
+    flags = _flags(raw, {item.id for item in scored}, subscales)
+    definition = Definition(
+        key=raw["key"],
+        version=str(raw["version"]),
+        title=raw["title"],
+        short_title=raw["short_title"],
+        measures=raw["measures"],
+        recall_period=raw["recall_period"],
+        instructions=raw["instructions"],
+        stem=raw.get("stem"),
+        items=items,
+        score_min=score_min,
+        score_max=score_max,
+        scoring=scoring,
+        severity_source=raw["severity"]["source"],
+        bands=bands,
+        subscales=subscales,
+        flags=flags,
+        alerts=_alerts(raw, flags),
+        change=_change(raw),
+        minimum_interval_days=_minimum_interval(raw),
+        loinc=raw["loinc"],
+        licence=raw["licence"],
+        examples=tuple(
+            Example(e["name"], {str(k): v for k, v in e["answers"].items()}, e["expect"])
+            for e in raw["examples"]
+        ),
+        raw=raw,
+    )
+    require(bool(definition.examples), "no worked examples")
+    return definition
+
+
+def _items(raw: dict) -> tuple[Item, ...]:
     option_sets = {
         name: tuple(Option(int(o["value"]), str(o["label"]), o.get("loinc")) for o in options)
         for name, options in raw["option_sets"].items()
@@ -178,35 +221,44 @@ def parse(raw: Any) -> Definition:
     ids = [item.id for item in items]
     require(len(ids) == len(set(ids)), "item ids are not unique")
     require(any(item.scored for item in items), "no item is scored")
-    scoring = raw["scoring"]
+    return tuple(items)
+
+
+def _score_range(scoring: dict, scored: list[Item]) -> tuple[int, int]:
     require(scoring.get("method") == "sum", f"unknown scoring method {scoring.get('method')!r}")
     score_min, score_max = int(scoring["range"]["min"]), int(scoring["range"]["max"])
-    scored = [item for item in items if item.scored]
     require(
         (score_min, score_max)
         == (sum(min(i.values) for i in scored), sum(i.max_value for i in scored)),
         f"scoring range {score_min}–{score_max} is not what the scored items can sum to",
     )
-    bands = tuple(
-        Band(int(b["min"]), int(b["max"]), b["band"], b["label"]) for b in raw["severity"]["bands"]
-    )
-    _check_bands(bands, score_min, score_max)
+    return score_min, score_max
+
+
+def _subscales(raw: dict, scored_ids: set[str]) -> tuple[Subscale, ...]:
     subscales = tuple(
         Subscale(s["key"], s["label"], tuple(str(i) for i in s["items"])) for s in raw["subscales"]
     )
-    scored_ids = {item.id for item in scored}
     for subscale in subscales:
         unknown = set(subscale.items) - scored_ids
         require(
             not unknown,
             f"subscale {subscale.key} names unscored or unknown items {sorted(unknown)}",
         )
+    return subscales
+
+
+def _flags(raw: dict, scored_ids: set[str], subscales: tuple[Subscale, ...]) -> tuple[Flag, ...]:
     flags = tuple(
         Flag(f["key"], f["label"], dict(f["rule"]), bool(f["safety"]), f["source"])
         for f in raw["flags"]
     )
     for flag in flags:
         _check_flag(flag, scored_ids, {s.key for s in subscales})
+    return flags
+
+
+def _alerts(raw: dict, flags: tuple[Flag, ...]) -> tuple[AlertRule, ...]:
     alerts = tuple(AlertRule(a["kind"], a["priority"], dict(a["when"])) for a in raw["alerts"])
     for alert in alerts:
         require(alert.kind in ALERT_KINDS, f"unknown alert kind {alert.kind!r}")
@@ -216,6 +268,10 @@ def parse(raw: Any) -> Definition:
             flag_key is None or flag_key in {f.key for f in flags},
             f"alert {alert.kind} names unknown flag {flag_key!r}",
         )
+    return alerts
+
+
+def _change(raw: dict) -> dict:
     change = raw["change"]
     for name in ("response", "remission", "reliable_change", "mcid"):
         require(name in change, f"change threshold {name!r} is missing (null if undefined)")
@@ -228,6 +284,10 @@ def parse(raw: Any) -> Definition:
                 isinstance(sustained.get(name), int) and sustained[name] > 0,
                 f"sustained_deterioration needs a positive whole {name}",
             )
+    return change
+
+
+def _minimum_interval(raw: dict) -> int | None:
     measurement = raw["measurement"]
     interval = measurement.get("minimum_interval_days")
     require(
@@ -235,36 +295,7 @@ def parse(raw: Any) -> Definition:
         "measurement.minimum_interval_days must be a positive whole number or null",
     )
     require(bool(measurement.get("source")), "measurement has no source")
-    definition = Definition(
-        key=raw["key"],
-        version=str(raw["version"]),
-        title=raw["title"],
-        short_title=raw["short_title"],
-        measures=raw["measures"],
-        recall_period=raw["recall_period"],
-        instructions=raw["instructions"],
-        stem=raw.get("stem"),
-        items=tuple(items),
-        score_min=score_min,
-        score_max=score_max,
-        scoring=scoring,
-        severity_source=raw["severity"]["source"],
-        bands=bands,
-        subscales=subscales,
-        flags=flags,
-        alerts=alerts,
-        change=change,
-        minimum_interval_days=interval,
-        loinc=raw["loinc"],
-        licence=raw["licence"],
-        examples=tuple(
-            Example(e["name"], {str(k): v for k, v in e["answers"].items()}, e["expect"])
-            for e in raw["examples"]
-        ),
-        raw=raw,
-    )
-    require(bool(definition.examples), "no worked examples")
-    return definition
+    return interval
 
 
 def _check_bands(bands: tuple[Band, ...], low: int, high: int) -> None:

@@ -38,6 +38,9 @@ class Registry:
     def __contains__(self, key: str) -> bool:
         return key in self._by_key
 
+    def __getitem__(self, key: str) -> Definition:
+        return self._by_key[key]
+
     def get(self, key: str) -> Definition | None:
         return self._by_key.get(key)
 

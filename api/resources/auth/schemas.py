@@ -5,12 +5,17 @@ import marshmallow as ma
 from api.resources.check_ins.schemas import ResourceSchema
 from api.smorest import Schema
 
-PASSWORD = {"required": True, "validate": ma.validate.Length(min=1, max=1024)}
+
+def password_field() -> ma.fields.String:
+    """A password as sent: never echoed back, at most 1 KiB (Argon2 hashes any length)."""
+    return ma.fields.String(
+        required=True, validate=ma.validate.Length(min=1, max=1024), load_only=True
+    )
 
 
 class LoginSchema(Schema):
     email = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=320))
-    password = ma.fields.String(**PASSWORD, load_only=True)
+    password = password_field()
 
 
 class RefreshSchema(Schema):
@@ -22,12 +27,12 @@ class RefreshSchema(Schema):
 class EnrollSchema(Schema):
     code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
     email = ma.fields.Email(required=True, validate=ma.validate.Length(max=320))
-    password = ma.fields.String(**PASSWORD, load_only=True)
+    password = password_field()
 
 
 class PasswordChangeSchema(Schema):
-    current_password = ma.fields.String(**PASSWORD, load_only=True)
-    new_password = ma.fields.String(**PASSWORD, load_only=True)
+    current_password = password_field()
+    new_password = password_field()
 
 
 class TokenSchema(Schema):

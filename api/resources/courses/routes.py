@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Required, TypedDict
+from typing import TypedDict
 
 from flask.views import MethodView
 
@@ -82,15 +82,21 @@ def present_course(record: course_service.CourseRecord) -> tuple[CourseBody, dic
     return body, {"ETag": etag(course.version)}
 
 
-class InfusionBody(TypedDict, total=False):
-    id: Required[uuid.UUID]
-    course_id: Required[uuid.UUID]
-    status: Required[str]
-    scheduled_for: Required[dt.datetime | None]
-    administered_at: Required[dt.datetime | None]
-    number: Required[int | None]
-    phase: Required[str | None]
-    # For readers who may see an infusion's details (access.sees_infusion_details).
+class InfusionSummary(TypedDict):
+    """What every reader of an infusion sees: its dates, number and phase."""
+
+    id: uuid.UUID
+    course_id: uuid.UUID
+    status: str
+    scheduled_for: dt.datetime | None
+    administered_at: dt.datetime | None
+    number: int | None
+    phase: str | None
+
+
+class InfusionBody(InfusionSummary):
+    """What a reader who may see an infusion's details sees (access.sees_infusion_details)."""
+
     phase_set_by_clinician: bool
     dose_mg_per_kg: float | None
     duration_minutes: int | None
@@ -104,9 +110,9 @@ class InfusionBody(TypedDict, total=False):
     safety: dict
 
 
-def present_infusion(record: course_service.InfusionRecord) -> InfusionBody:
+def present_infusion(record: course_service.InfusionRecord) -> InfusionSummary | InfusionBody:
     infusion = record.infusion
-    body = InfusionBody(
+    summary = InfusionSummary(
         id=infusion.id,
         course_id=infusion.course_id,
         status=infusion.status,
@@ -115,24 +121,27 @@ def present_infusion(record: course_service.InfusionRecord) -> InfusionBody:
         number=record.number,
         phase=record.phase,
     )
-    if record.details:
-        body |= InfusionBody(
-            phase_set_by_clinician=infusion.phase_override is not None,
-            dose_mg_per_kg=infusion.dose_mg_per_kg,
-            duration_minutes=infusion.duration_minutes,
-            blood_pressure=infusion.blood_pressure,
-            heart_rate=infusion.heart_rate,
-            dissociation=infusion.dissociation,
-            cadss_total=infusion.cadss_total,
-            side_effects=infusion.side_effects,
-            serious_side_effects=infusion.serious_side_effects,
-            notes=infusion.notes,
-            safety={"flagged": bool(record.safety_notes), "notes": record.safety_notes},
-        )
-    return body
+    if not record.details:
+        return summary
+    return InfusionBody(
+        **summary,
+        phase_set_by_clinician=infusion.phase_override is not None,
+        dose_mg_per_kg=infusion.dose_mg_per_kg,
+        duration_minutes=infusion.duration_minutes,
+        blood_pressure=infusion.blood_pressure,
+        heart_rate=infusion.heart_rate,
+        dissociation=infusion.dissociation,
+        cadss_total=infusion.cadss_total,
+        side_effects=infusion.side_effects,
+        serious_side_effects=infusion.serious_side_effects,
+        notes=infusion.notes,
+        safety={"flagged": bool(record.safety_notes), "notes": record.safety_notes},
+    )
 
 
-def with_etag(record: course_service.InfusionRecord) -> tuple[InfusionBody, dict]:
+def with_etag(
+    record: course_service.InfusionRecord,
+) -> tuple[InfusionSummary | InfusionBody, dict]:
     return present_infusion(record), {"ETag": etag(record.infusion.version)}
 
 

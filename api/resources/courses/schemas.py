@@ -128,7 +128,7 @@ class BloodPressureSchema(Schema):
                 )
 
 
-INFUSION_FIELDS = {
+INFUSION_FIELDS: dict[str, ma.fields.Field] = {
     "scheduled_for": Instant(allow_none=True),
     "administered_at": Instant(allow_none=True),
     "dose_mg_per_kg": StrictFloat(
