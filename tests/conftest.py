@@ -3,20 +3,25 @@ transaction that is rolled back; factories for clinics, users and patients."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterator
 
 import pytest
+import time_machine
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from api import factories
+from api import auditing, factories
 from api.app import create_app
 from api.db import utcnow
 from api.domain import identity
 from api.migrate import upgrade
 from api.models import Clinic, Patient, User
 
+# The instant time-dependent tests run at: the clock is frozen there, never read.
+NOW = dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.UTC)
 PASSWORD = "correct horse battery"
 TEST_SECRET = "test-signing-key-" + "k" * 50
 # A key production accepts: long, and of many distinct characters (never used to sign anything).
@@ -86,6 +91,27 @@ def connection(app) -> Iterator:
     database.session_factory.kw.update(saved)
     outer.rollback()
     connection.close()
+
+
+class Clock:
+    """The frozen time of a test; `advance(days=7)` moves it on."""
+
+    def __init__(self, traveller):
+        self._traveller = traveller
+
+    @property
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+    def advance(self, **delta: float) -> None:
+        self._traveller.shift(dt.timedelta(**delta))
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    """Freeze time at NOW for a test whose behaviour depends on it."""
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield Clock(traveller)
 
 
 @pytest.fixture
@@ -218,8 +244,6 @@ def answers(key: str, total_items: dict | None = None, **items) -> dict:
 
 
 def check_in_body(key: str = "phq9", *, completed_at: str | None = None, id=None, **items):
-    import datetime as dt
-
     body = {
         "questionnaire": key,
         "answers": answers(key, **items),
@@ -324,3 +348,23 @@ def count_queries(app):
             event.remove(engine, "before_cursor_execute", record)
 
     return counting
+
+
+class CommitFails:
+    """A request session whose commit fails, as when the database goes away at the end."""
+
+    def __init__(self, session):
+        self._session = session
+
+    def __getattr__(self, name):
+        return getattr(self._session, name)
+
+    def commit(self):
+        raise OperationalError("COMMIT", {}, Exception("connection lost"))
+
+
+@pytest.fixture
+def commit_fails(monkeypatch):
+    """Every request's single commit fails from here on."""
+    real = auditing.request_session
+    monkeypatch.setattr(auditing, "request_session", lambda: CommitFails(real()))

@@ -8,7 +8,7 @@ import jwt
 import pytest
 from sqlalchemy import select, update
 
-from api.models import EnrollmentCode, RefreshFamily, RefreshToken, User
+from api.models import EnrollmentCode, User
 from tests.conftest import PASSWORD, TEST_SECRET
 
 
@@ -87,15 +87,12 @@ class TestLockout:
         assert locked.status_code == 401
         assert locked.get_json()["detail"] == "The email or password is incorrect."
 
-    def test_lock_lifts_after_fifteen_minutes(self, client, session, clinician):
+    def test_lock_lifts_after_fifteen_minutes(self, clock, client, clinician):
         for _ in range(10):
             login(client, clinician.email, "wrong password!")
-        session.execute(
-            update(User)
-            .where(User.id == clinician.id)
-            .values(locked_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
-        )
-        session.commit()
+        clock.advance(minutes=15, seconds=-1)
+        assert login(client, clinician.email).status_code == 401
+        clock.advance(seconds=1)
         assert login(client, clinician.email).status_code == 200
 
     def test_success_resets_the_failure_count(self, client, clinician):
@@ -276,36 +273,26 @@ class TestRefresh:
     def test_unknown_refresh_token(self, client):
         assert self.refresh(client, "nonsense").status_code == 401
 
-    def test_idle_for_seven_days_expires(self, client, session, clinician, tokens_for):
+    def test_idle_for_seven_days_expires(self, clock, client, clinician, tokens_for):
         pair = tokens_for(clinician)
-        session.execute(
-            update(RefreshToken).values(
-                created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=7, minutes=1)
-            )
-        )
-        session.commit()
+        clock.advance(days=7, minutes=1)
         assert self.refresh(client, pair.refresh_token).status_code == 401
 
-    def test_absolute_lifetime_is_thirty_days(self, client, session, clinician, tokens_for):
-        pair = tokens_for(clinician)
-        session.execute(
-            update(RefreshFamily).values(
-                created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=30, minutes=1)
-            )
-        )
-        session.commit()
-        assert self.refresh(client, pair.refresh_token).status_code == 401
+    def test_absolute_lifetime_is_thirty_days(self, clock, client, clinician, tokens_for):
+        refresh_token = tokens_for(clinician).refresh_token
+        for _ in range(5):
+            clock.advance(days=6)
+            refresh_token = self.refresh(client, refresh_token).get_json()["refresh_token"]
+        clock.advance(days=0, minutes=1)
+        assert self.refresh(client, refresh_token).status_code == 401
 
-    def test_refresh_within_lifetimes_works(self, client, session, clinician, tokens_for):
-        pair = tokens_for(clinician)
-        session.execute(
-            update(RefreshToken).values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=6))
-        )
-        session.execute(
-            update(RefreshFamily).values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=29))
-        )
-        session.commit()
-        assert self.refresh(client, pair.refresh_token).status_code == 200
+    def test_refresh_within_lifetimes_works(self, clock, client, clinician, tokens_for):
+        refresh_token = tokens_for(clinician).refresh_token
+        for _ in range(4):
+            clock.advance(days=6, hours=23)
+            response = self.refresh(client, refresh_token)
+            assert response.status_code == 200
+            refresh_token = response.get_json()["refresh_token"]
 
     def test_logout_revokes_the_family(self, client, clinician, tokens_for):
         pair = tokens_for(clinician)
@@ -381,24 +368,23 @@ class TestEnrollment:
     def test_code_is_typed_loosely(self, client, code):
         assert self.enroll(client, code.lower().replace("-", " ")).status_code == 201
 
-    def test_code_expires_after_seven_days(self, client, session, code):
-        session.execute(
-            update(EnrollmentCode).values(
-                expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
-            )
-        )
-        session.commit()
+    def test_code_expires_after_seven_days(self, clock, client, clinician, auth):
+        code = client.post(
+            "/v1/patients",
+            json={"display_name": "Someone", "timezone": "Europe/London"},
+            headers=auth(clinician),
+        ).get_json()["enrollment"]["code"]
+        clock.advance(days=7)
         assert self.enroll(client, code).status_code == 401
 
-    def test_code_lifetime_is_seven_days(self, client, clinician, auth):
+    def test_code_lifetime_is_seven_days(self, clock, client, clinician, auth):
         response = client.post(
             "/v1/patients",
             json={"display_name": "Someone", "timezone": "Europe/London"},
             headers=auth(clinician),
         )
         expires = dt.datetime.fromisoformat(response.get_json()["enrollment"]["expires_at"])
-        remaining = expires - dt.datetime.now(dt.UTC)
-        assert dt.timedelta(days=6, hours=23) < remaining <= dt.timedelta(days=7)
+        assert expires == clock.now + dt.timedelta(days=7)
 
     def test_code_is_stored_only_as_a_hash(self, session, code):
         hashes = session.scalars(select(EnrollmentCode.code_hash)).all()

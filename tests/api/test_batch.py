@@ -67,8 +67,10 @@ def test_mixed_batch(client, auth, submit, patient, make_patient, clinic, sessio
     assert "check_in" not in results[6] and str(other.id) not in str(results[6])
 
 
-def test_safety_item_in_a_late_batch_among_invalid_items(client, auth, patient, clinician, session):
-    late = (dt.datetime.now(dt.UTC) - dt.timedelta(days=40)).isoformat()
+def test_safety_item_in_a_late_batch_among_invalid_items(
+    clock, client, auth, patient, clinician, session
+):
+    late = (clock.now - dt.timedelta(days=40)).isoformat()
     bad = check_in_body()
     bad["answers"].pop("3")
     positive = check_in_body(id=uuid.uuid4(), completed_at=late, i1=1, i2=1, i9=1)

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from api.models import CheckIn
-from tests.conftest import check_in_body
+from tests.conftest import NOW, check_in_body
 
 
 def stored(session, patient) -> int:
@@ -125,9 +125,7 @@ REFUSALS = [
     ("not a timestamp", lambda b: b.update(completed_at="yesterday"), "completed_at"),
     (
         "far future",
-        lambda b: b.update(
-            completed_at=(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=6)).isoformat()
-        ),
+        lambda b: b.update(completed_at=(NOW + dt.timedelta(minutes=5, seconds=1)).isoformat()),
         "completed_at",
     ),
     ("answers not an object", lambda b: b.update(answers=[1, 2, 3]), "answers"),
@@ -146,7 +144,7 @@ REFUSALS = [
 
 @pytest.mark.parametrize("change,field", [c[1:] for c in REFUSALS], ids=[c[0] for c in REFUSALS])
 def test_refused_submissions_name_the_field_and_store_nothing(
-    submit, patient, session, change, field
+    clock, submit, patient, session, change, field
 ):
     body = check_in_body()
     change(body)
@@ -157,15 +155,18 @@ def test_refused_submissions_name_the_field_and_store_nothing(
     assert stored(session, patient) == 0
 
 
-def test_slightly_future_time_is_accepted(submit, patient):
-    soon = (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=4)).isoformat()
+def test_five_minutes_ahead_is_accepted(clock, submit, patient):
+    soon = (NOW + dt.timedelta(minutes=5)).isoformat()
     assert submit(patient, check_in_body(completed_at=soon)).status_code == 201
 
 
-def test_old_check_in_is_late_but_accepted(submit, patient):
-    old = (dt.datetime.now(dt.UTC) - dt.timedelta(days=31)).isoformat()
+@pytest.mark.parametrize(
+    "age,late", [(dt.timedelta(days=30), False), (dt.timedelta(days=30, seconds=1), True)]
+)
+def test_a_check_in_older_than_30_days_is_late_but_accepted(clock, submit, patient, age, late):
+    old = (NOW - age).isoformat()
     body = submit(patient, check_in_body(completed_at=old)).get_json()
-    assert body["late"] is True
+    assert body["late"] is late
 
 
 @pytest.mark.parametrize(
@@ -201,8 +202,8 @@ class TestReading:
             got = client.get(f"/v1/check-ins/{created['id']}", headers=auth(who))
             assert got.status_code == 200 and got.get_json() == created
 
-    def test_list_filters_and_order(self, client, submit, patient, auth):
-        now = dt.datetime.now(dt.UTC)
+    def test_list_filters_and_order(self, clock, client, submit, patient, auth):
+        now = clock.now
         for days, key in [(3, "phq9"), (2, "gad7"), (1, "phq9")]:
             submit(
                 patient,

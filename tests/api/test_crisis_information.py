@@ -7,9 +7,7 @@ import json
 import uuid
 
 import pytest
-from sqlalchemy.exc import OperationalError
 
-from api import auditing
 from api.domain import check_ins as check_in_service
 from api.models import CheckIn
 from tests.conftest import check_in_body
@@ -164,22 +162,7 @@ def test_no_text_ever_claims_an_alert(client, auth, patient, submit):
     assert not any("alerted" in text for text in texts)
 
 
-class CommitFails:
-    """A request session whose commit fails, as when the database goes away at the end."""
-
-    def __init__(self, session):
-        self._session = session
-
-    def __getattr__(self, name):
-        return getattr(self._session, name)
-
-    def commit(self):
-        raise OperationalError("COMMIT", {}, Exception("connection lost"))
-
-
-def test_a_failed_commit_answers_503_and_says_not_sent(submit, patient, session, monkeypatch):
-    real = auditing.request_session
-    monkeypatch.setattr(auditing, "request_session", lambda: CommitFails(real()))
+def test_a_failed_commit_answers_503_and_says_not_sent(submit, patient, session, commit_fails):
     body = check_in_body(i9=3, id=uuid.uuid4())
     response = submit(patient, body)
     assert response.status_code == 503 and response.headers["Retry-After"]

@@ -194,22 +194,22 @@ def test_no_active_course_means_nothing_due(client, auth, patient):
     assert (body["course_id"], body["items"]) == (None, [])
 
 
-def test_due_is_evaluated_now_by_default(client, auth, patient, course_api):
-    course_api.start(patient, indications=["chronic_pain"], started_on=dt.date.today().isoformat())
+def test_due_is_evaluated_now_by_default(clock, client, auth, patient, course_api):
+    course_api.start(patient, indications=["chronic_pain"], started_on=clock.now.date().isoformat())
     body = client.get(f"/v1/patients/{patient.id}/due", headers=auth(patient)).get_json()
     assert [i["questionnaire"] for i in body["items"]] == ["pain"]
 
 
 def test_clinic_view_lists_overdue_patients(
-    client, auth, clinic, clinician, make_patient, course_api, submit
+    clock, client, auth, clinic, clinician, make_patient, course_api, submit
 ):
     behind = make_patient(clinic, care_team=(clinician,), timezone=NY)
     current = make_patient(clinic, care_team=(clinician,), timezone=NY)
     make_patient(clinic, care_team=(clinician,))  # no course
-    long_ago = (dt.date.today() - dt.timedelta(days=20)).isoformat()
+    long_ago = (clock.now.date() - dt.timedelta(days=20)).isoformat()
     for patient in (behind, current):
         course_api.start(patient, indications=["chronic_pain"], started_on=long_ago)
-    yesterday = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    yesterday = clock.now - dt.timedelta(days=1)
     submit(current, check_in_body("pain", completed_at=yesterday.isoformat(), i1=3))
     submit(current, check_in_body("pain", i1=3))
     listed = client.get("/v1/patients?overdue=true", headers=auth(clinician)).get_json()

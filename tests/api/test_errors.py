@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 
 import pytest
+from sqlalchemy import select
 
 from api.app import create_app
+from api.models import Patient
 from api.smorest import PUBLIC
 from tests.conftest import app_config
 
@@ -132,3 +134,16 @@ def test_unexpected_error_answers_generic_500_and_logs_request_id(tmp_path, capl
     records = [r for r in caplog.records if getattr(r, "event", None) == "unhandled_exception"]
     assert records and records[0].request_id == "req-12345678"
     app.extensions["interval.db"].dispose()
+
+
+def test_a_failed_commit_answers_503_and_stores_nothing(
+    client, clinician, auth, session, commit_fails
+):
+    response = client.post(
+        "/v1/patients",
+        headers=auth(clinician),
+        json={"display_name": "Never Stored", "timezone": "UTC"},
+    )
+    body = assert_problem(response, 503)
+    assert response.headers["Retry-After"] and body["type"] == "/problems/unavailable"
+    assert session.scalar(select(Patient).where(Patient.display_name == "Never Stored")) is None

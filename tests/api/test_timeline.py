@@ -362,9 +362,11 @@ class TestInfusions:
         )
         assert response.status_code == 422 and field in response.get_json()["errors"]
 
-    def test_future_administration_is_refused(self, client, auth, course_api, patient, clinician):
+    def test_future_administration_is_refused(
+        self, clock, client, auth, course_api, patient, clinician
+    ):
         course = course_api.start(patient)
-        future = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)).isoformat()
+        future = (clock.now + dt.timedelta(minutes=5, seconds=1)).isoformat()
         response = client.post(
             f"/v1/courses/{course['id']}/infusions",
             headers=auth(clinician),

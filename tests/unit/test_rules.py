@@ -1,0 +1,357 @@
+"""The pure rules, each at its edges, with no database and no HTTP: alert triggers, windows,
+phases, the look-back, follow-up, the in-chair grace, spacing, lockout, fingerprints."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+
+import pytest
+
+from api.domain import alerts, identity, schedule, timeline
+from api.domain.check_ins import Submission, body_hash
+from api.domain.credentials import Passwords, TokenSettings
+from api.domain.registry import load_registry
+from api.domain.scoring import endorsed_safety_flags, level
+from api.models import CheckIn, Course, Infusion, User
+
+REGISTRY = load_registry()
+T0 = dt.datetime(2026, 10, 5, 14, 0, tzinfo=dt.UTC)
+MICRO = dt.timedelta(microseconds=1)
+GRACE = dt.timedelta(minutes=15)
+
+
+def check_in(key="phq9", total=0, at=T0, flags=(), offset=0) -> CheckIn:
+    return CheckIn(
+        id=uuid.uuid4(),
+        questionnaire=key,
+        total=total,
+        flags=list(flags),
+        completed_at=at,
+        completed_offset_minutes=offset,
+    )
+
+
+def given(*days: float, course_id=None) -> list[timeline.GivenInfusion]:
+    course_id = course_id or uuid.uuid4()
+    return [
+        timeline.GivenInfusion(uuid.uuid4(), course_id, n, T0 + dt.timedelta(days=d), None)
+        for n, d in enumerate(days, start=1)
+    ]
+
+
+def baseline(total: int, source="pre_infusion", at=T0 - dt.timedelta(days=1)):
+    return timeline.Baseline(check_in(total=total, at=at), source)
+
+
+class TestAlertTriggers:
+    @pytest.mark.parametrize(
+        "key,total,flags,expected",
+        [
+            ("phq9", 3, ["suicidal_ideation"], [("suicidal_ideation", "urgent")]),
+            ("phq9", 19, [], []),
+            ("phq9", 20, [], [("severe_symptoms", "high")]),
+            ("gad7", 14, [], []),
+            ("gad7", 15, [], [("severe_symptoms", "high")]),
+            ("pcl5", 80, ["dsm5_criteria_met"], []),
+            ("pain", 10, [], []),
+        ],
+    )
+    def test_item_and_total_rules(self, key, total, flags, expected):
+        found = alerts.triggered(REGISTRY[key], check_in(key, total, flags=flags), None, [])
+        assert [(t.kind, t.priority) for t in found] == expected
+
+    @pytest.mark.parametrize(
+        "key,base,worse_by,fires",
+        [
+            ("phq9", 8, 5, False),
+            ("phq9", 8, 6, True),
+            ("gad7", 5, 3, False),
+            ("gad7", 5, 4, True),
+            ("pcl5", 20, 14, False),
+            ("pcl5", 20, 15, True),
+        ],
+    )
+    def test_reliable_deterioration_at_its_threshold(self, key, base, worse_by, fires):
+        later = check_in(key, base + worse_by, at=T0 + dt.timedelta(days=3))
+        found = alerts.triggered(REGISTRY[key], later, baseline(base), [])
+        assert [t.kind for t in found if t.kind == "reliable_deterioration"] == (
+            ["reliable_deterioration"] if fires else []
+        )
+
+    @pytest.mark.parametrize("delta", [-MICRO, dt.timedelta(0)])
+    def test_only_after_the_baseline(self, delta):
+        base = baseline(8)
+        earlier = check_in(total=20, at=base.check_in.completed_at + delta)
+        found = alerts.triggered(REGISTRY["phq9"], earlier, base, [])
+        assert "reliable_deterioration" not in [t.kind for t in found]
+
+    @pytest.mark.parametrize(
+        "source,priority", [("pre_infusion", "high"), ("first_available", "normal")]
+    )
+    def test_priority_follows_the_baseline_source(self, source, priority):
+        later = check_in(total=14, at=T0 + dt.timedelta(days=3))
+        [trigger] = alerts.triggered(REGISTRY["phq9"], later, baseline(8, source), [])
+        assert (trigger.priority, trigger.baseline.source) == (priority, source)
+
+
+class TestSustainedPain:
+    def ratings(self, *pairs: tuple[float, int], offset=0) -> list[CheckIn]:
+        made = [check_in("pain", v, at=T0 + dt.timedelta(days=d), offset=offset) for d, v in pairs]
+        return sorted(made, key=lambda c: c.completed_at, reverse=True)
+
+    def fires(self, recent: list[CheckIn], base: int = 3, newest=None) -> bool:
+        newest = newest or recent[0]
+        return alerts.deteriorated(REGISTRY["pain"], newest, baseline(base), recent)
+
+    def test_three_days_each_two_above(self):
+        assert self.fires(self.ratings((1, 5), (2, 5), (3, 5)))
+
+    def test_one_rating_one_point_short(self):
+        assert not self.fires(self.ratings((1, 5), (2, 4), (3, 5)))
+
+    def test_two_ratings_are_not_enough(self):
+        assert not self.fires(self.ratings((2, 9), (3, 9)))
+
+    def test_two_days_apart_end_to_end_is_the_least(self):
+        assert self.fires(self.ratings((1, 5), (2, 5), (3, 5)))
+        assert not self.fires(self.ratings((1, 5), (2, 5), (3 - 1 / 86400, 5)))
+
+    def test_distinct_days_are_the_patients_own(self):
+        # 03:00 UTC on three days is the previous evening in New York: still three days.
+        recent = self.ratings((1.5, 6), (2.5, 6), (3.5, 6), offset=-300)
+        assert self.fires(recent)
+
+    def test_the_new_rating_must_be_among_the_latest(self):
+        recent = self.ratings((1, 5), (2, 5), (3, 5))
+        late = check_in("pain", 9, at=T0 - dt.timedelta(hours=1))
+        assert not self.fires(recent, newest=late)
+
+
+class TestWindows:
+    START, END = T0, T0 + dt.timedelta(hours=48)
+
+    @pytest.mark.parametrize(
+        "at,status",
+        [
+            (START - MICRO, "upcoming"),
+            (START, "due"),
+            (END, "due"),
+            (END + MICRO, "overdue"),
+        ],
+    )
+    def test_status_at_the_edges(self, at, status):
+        assert schedule.window_status(self.START, self.END, at, done=False) == status
+
+    def test_done_whenever(self):
+        assert schedule.window_status(self.START, self.END, self.END + MICRO, done=True) == "done"
+
+
+def course_state(induction=2, infusion_days=(), scheduled_days=(), check_ins=()):
+    course = Course(
+        id=uuid.uuid4(),
+        started_on=T0.date(),
+        induction_infusions=induction,
+        indications=["depression"],
+        plan=None,
+    )
+    for name, value in timeline.course_instants(course.started_on, None, "UTC").items():
+        setattr(course, name, value)
+    completed = [
+        (n, Infusion(id=uuid.uuid4(), administered_at=T0 + dt.timedelta(days=d)))
+        for n, d in enumerate(infusion_days, start=1)
+    ]
+    scheduled = [
+        Infusion(id=uuid.uuid4(), scheduled_for=T0 + dt.timedelta(days=d)) for d in scheduled_days
+    ]
+    return schedule.CourseState(
+        course, "UTC", completed, scheduled, list(check_ins), list(check_ins)
+    )
+
+
+class TestEveryNDaysByPhase:
+    RULE: schedule.PlanRule = {
+        "questionnaire": "phq9",
+        "type": "every_n_days",
+        "days": 7,
+        "phases": ["maintenance"],
+    }
+
+    @pytest.mark.parametrize(
+        "infusion_days,applies",
+        [((), False), ((0,), False), ((0, 1), False), ((0, 1, 2), True)],
+    )
+    def test_a_phase_limited_rule_applies_in_its_phase(self, infusion_days, applies):
+        state = course_state(induction=2, infusion_days=infusion_days)
+        item = schedule.every_n_days(self.RULE, state, T0 + dt.timedelta(days=3), "PHQ-9")
+        assert (item is not None) == applies
+
+
+class TestInfusionPhase:
+    @pytest.mark.parametrize(
+        "number,override,phase",
+        [
+            (1, None, "induction"),
+            (6, None, "induction"),
+            (7, None, "maintenance"),
+            (2, "maintenance", "maintenance"),
+            (9, "induction", "induction"),
+        ],
+    )
+    def test_by_number_unless_set(self, number, override, phase):
+        assert timeline.infusion_phase(number, 6, override) == phase
+
+
+class TestBaselineLookBack:
+    @pytest.mark.parametrize(
+        "before_first,source",
+        [
+            (timeline.LOOKBACK, "pre_infusion"),
+            (timeline.LOOKBACK + MICRO, "first_available"),
+            (dt.timedelta(0), "pre_infusion"),
+            (-GRACE, "pre_infusion"),
+            (-GRACE - MICRO, "first_available"),
+        ],
+    )
+    def test_pre_infusion_edges(self, before_first, source):
+        infusions = given(0)
+        found = timeline.choose_baselines([check_in(at=T0 - before_first)], infusions, GRACE)
+        assert found["phq9"].source == source
+
+    def test_the_latest_pre_infusion_wins(self):
+        early, late = check_in(total=5, at=T0 - dt.timedelta(days=3)), check_in(total=9, at=T0)
+        found = timeline.choose_baselines([early, late], given(0), GRACE)
+        assert found["phq9"].check_in is late
+
+
+class TestFollowUp:
+    def completed_course(self) -> Course:
+        course = Course(id=uuid.uuid4(), status="completed", induction_infusions=6)
+        course.ends_at = T0 + dt.timedelta(days=20)
+        return course
+
+    def test_at_the_course_end_it_is_follow_up(self):
+        course = self.completed_course()
+        context = timeline.context_of(course.ends_at, course, given(0), GRACE)
+        assert (context.phase, context.infusion_number) == ("follow_up", 1)
+
+    def test_just_before_the_end_it_is_the_infusions_phase(self):
+        course = self.completed_course()
+        context = timeline.context_of(course.ends_at - MICRO, course, given(0), GRACE)
+        assert context.phase == "induction"
+
+
+class TestInChairGrace:
+    @pytest.mark.parametrize(
+        "after,counts", [(dt.timedelta(0), False), (GRACE, False), (GRACE + MICRO, True)]
+    )
+    def test_within_the_grace_the_infusion_is_still_ahead(self, after, counts):
+        assert timeline.given_before(T0, T0 + after, GRACE) is counts
+
+    @pytest.mark.parametrize("after,counts", [(-MICRO, False), (dt.timedelta(0), True)])
+    def test_without_a_grace_at_or_before_counts(self, after, counts):
+        assert timeline.given_before(T0, T0 + after, dt.timedelta(0)) is counts
+
+
+class TestSpacing:
+    def item(self, status="due", days=(0, 7)) -> schedule.DueItem:
+        return schedule.DueItem(
+            "phq9",
+            "every_n_days",
+            T0 + dt.timedelta(days=days[0]),
+            T0 + dt.timedelta(days=days[1]),
+            status,
+            "Weekly PHQ-9",
+        )
+
+    def state_with_last(self, days_before: float) -> schedule.CourseState:
+        last = check_in(at=T0 - dt.timedelta(days=days_before))
+        return course_state(check_ins=[last])
+
+    @pytest.mark.parametrize("days_before,status", [(7, "due"), (6.5, "upcoming")])
+    def test_an_open_window_waits_for_seven_days(self, days_before, status):
+        spaced = schedule.spaced(self.item(), self.state_with_last(days_before), T0, 7)
+        assert spaced.status == status
+
+    def test_a_window_shorter_than_the_wait_is_skipped_even_when_overdue(self):
+        item = self.item(status="overdue", days=(0, 2))
+        spaced = schedule.spaced(item, self.state_with_last(1), T0 + dt.timedelta(days=3), 7)
+        assert spaced.status == "done"
+
+    @pytest.mark.parametrize("days,refused", [(6, True), (7, False)])
+    def test_the_plan_validator(self, days, refused):
+        rule: schedule.PlanRule = {"questionnaire": "phq9", "type": "every_n_days", "days": days}
+        assert (schedule.check_plan_rule(rule, 7) is not None) is refused
+        assert schedule.check_plan_rule({**rule, "allow_short_interval": True}, 7) is None
+
+
+class TestLockout:
+    SETTINGS = identity.IdentitySettings(
+        passwords=Passwords(time_cost=1, memory_kib=8, parallelism=1),
+        tokens=TokenSettings(key="k" * 40, issuer="i", audience="a", lifetime_seconds=60),
+        secret_key="k" * 40,
+        refresh_idle=dt.timedelta(days=7),
+        refresh_absolute=dt.timedelta(days=30),
+        enrollment_lifetime=dt.timedelta(days=7),
+        lockout_threshold=3,
+        lockout_duration=dt.timedelta(minutes=15),
+    )
+
+    def test_the_threshold_locks(self):
+        user = User(failed_logins=0, locked_until=None)
+        locked = [identity.count_failure(user, self.SETTINGS, T0) for _ in range(3)]
+        assert locked == [False, False, True]
+        assert identity.is_locked(user, T0 + dt.timedelta(minutes=15) - MICRO)
+
+    def test_the_counter_starts_again_after_a_lock_lifts(self):
+        user = User(failed_logins=0, locked_until=None)
+        for _ in range(3):
+            identity.count_failure(user, self.SETTINGS, T0)
+        after = T0 + dt.timedelta(minutes=15)
+        assert not identity.is_locked(user, after)
+        assert identity.count_failure(user, self.SETTINGS, after) is False
+        assert user.failed_logins == 1
+
+
+class TestFingerprint:
+    def submission(self, **changes) -> Submission:
+        base = Submission("phq9", {"1": 1, "9": 0}, T0)
+        return dataclasses.replace(base, **changes)
+
+    def test_the_time_of_completion_counts(self):
+        assert body_hash(self.submission()) != body_hash(
+            self.submission(completed_at=T0 + dt.timedelta(seconds=1))
+        )
+
+    def test_the_same_instant_in_another_offset_is_the_same(self):
+        eastern = T0.astimezone(dt.timezone(dt.timedelta(hours=-5)))
+        assert body_hash(self.submission()) == body_hash(self.submission(completed_at=eastern))
+
+    def test_answers_count_but_not_their_order(self):
+        assert body_hash(self.submission()) == body_hash(self.submission(answers={"9": 0, "1": 1}))
+        assert body_hash(self.submission()) != body_hash(self.submission(answers={"1": 1, "9": 1}))
+
+
+class TestLooseEndorsement:
+    @pytest.mark.parametrize(
+        "value,level_read",
+        [
+            (2, 2.0),
+            ("2", 2.0),
+            (" 1 ", 1.0),
+            (2.0, 2.0),
+            (True, 1.0),
+            ("x", None),
+            (None, None),
+            (float("nan"), None),
+            ([1], None),
+        ],
+    )
+    def test_levels(self, value, level_read):
+        assert level(value) == level_read
+
+    @pytest.mark.parametrize("value,endorsed", [(0, False), (1, True), ("0", False), (4, True)])
+    def test_item_9(self, value, endorsed):
+        flags = endorsed_safety_flags(REGISTRY["phq9"], {"9": value})
+        assert (flags == ["suicidal_ideation"]) is endorsed
