@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint format openapi bench clean
+.PHONY: run test check lint format openapi bench mutate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +40,14 @@ format: $(STAMP)
 openapi: $(STAMP)
 	$(BIN)/interval openapi write
 
+## Mutation testing of api/domain against the unit, API and questionnaire tests (slow: about
+## two hours on two cores; not in CI). The score and every survivor go in docs/testing.md.
+mutate: $(STAMP)
+	$(BIN)/mutmut run --max-children $(or $(MUTATE_JOBS),2) || true
+	$(BIN)/python tests/mutation_report.py
+
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis mutants
 
 ## The benchmark (SQLite by default; BENCH_DATABASE_URL for PostgreSQL); see docs/performance.md.
 bench: $(STAMP)
