@@ -93,6 +93,11 @@ def require_clinic_admin(actor: Actor, clinic_id: uuid.UUID) -> None:
     require_own_clinic(actor, clinic_id)
 
 
+def sees_signals(actor: Actor) -> bool:
+    """Signals are for clinicians to review, never shown to patients."""
+    return actor.role == "clinician"
+
+
 def sees_infusion_details(actor: Actor) -> bool:
     """Clinicians see an infusion's dose, vital signs, side effects and notes; patients its
     dates, number and phase only."""

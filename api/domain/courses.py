@@ -141,6 +141,7 @@ def create_course(
         status="active",
         created_at=now,
         created_by=actor.user_id,
+        changed_at=now,
     )
     _check_course_dates(course, now)
     _set_instants(course, patient)
@@ -212,6 +213,7 @@ def update_course(
         raise Invalid(errors={"completed_on": ["Must not be before started_on."]})
     _check_course_dates(course, now)
     _set_instants(course, session.get_one(Patient, course.patient_id))
+    course.changed_at = now
     session.flush()
     return course_record(session, rules, course)
 

@@ -10,13 +10,10 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from api.db import rows_affected
-from api.domain.access import Actor, get_patient, patient_filter, require_staff
+from api.domain.access import Actor, get_patient, require_staff
 from api.domain.errors import Conflict, NotFound
 from api.domain.identity import IdentitySettings, patient_enrollment_code
-from api.domain.pagination import Page, keyset_page
-from api.domain.registry import Registry
-from api.domain.schedule import overdue_patient_ids
-from api.models import CareTeamMember, Course, Patient, User
+from api.models import CareTeamMember, Patient, User
 
 
 def create_patient(
@@ -73,29 +70,6 @@ def records(session: Session, patients: list[Patient]) -> list[PatientRecord]:
     """Each patient with their care team, in one query however many there are."""
     teams = care_team(session, [p.id for p in patients])
     return [PatientRecord(patient, teams[patient.id]) for patient in patients]
-
-
-def list_patients(
-    session: Session,
-    registry: Registry,
-    actor: Actor,
-    *,
-    overdue: bool,
-    now: dt.datetime,
-    limit: int,
-    cursor: dict | None,
-) -> Page:
-    """The patients the actor may see, newest first; with `overdue`, only those with an
-    active course and a check-in overdue at `now`."""
-    stmt = select(Patient).where(patient_filter(actor))
-    if overdue:
-        with_course = exists().where(Course.patient_id == Patient.id, Course.status == "active")
-        candidates = list(session.scalars(stmt.where(with_course)))
-        stmt = stmt.where(Patient.id.in_(overdue_patient_ids(session, registry, candidates, now)))
-    page = keyset_page(
-        session, stmt, keys=[Patient.created_at, Patient.id], limit=limit, cursor=cursor
-    )
-    return Page(records(session, page.items), page.next_key)
 
 
 def read_patient(session: Session, *, actor: Actor, patient_id: uuid.UUID) -> PatientRecord:

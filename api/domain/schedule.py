@@ -387,30 +387,51 @@ def due_items(
     if course is None:
         return None, []
     plan = plan_of(course)
-    timeline = load_timeline(session, patient, course, [r["questionnaire"] for r in plan])
-    items = []
+    state = load_timeline(session, patient, course, [r["questionnaire"] for r in plan])
+    return course, evaluate(state, registry, plan, at)
+
+
+def evaluate_rule(
+    rule: PlanRule, state: CourseState, registry: Registry, at: dt.datetime
+) -> DueItem | None:
+    """One rule's window at `at`, spaced by the instrument's minimum interval."""
+    definition = registry.get(rule["questionnaire"])
+    name = definition.short_title if definition else rule["questionnaire"]
+    item = EVALUATORS[rule["type"]](rule, state, at, name)
+    interval = definition.minimum_interval_days if definition else None
+    # The baseline is never skipped: a re-induction needs its own.
+    exempt = rule["type"] == "at_baseline" or rule.get("allow_short_interval")
+    if item is not None and interval is not None and not exempt:
+        item = spaced(item, state, at, interval)
+    return item
+
+
+STATUS_ORDER = {"overdue": 0, "due": 1, "upcoming": 2, "done": 3}
+
+
+def evaluate(
+    state: CourseState, registry: Registry, plan: list[PlanRule], at: dt.datetime
+) -> list[DueItem]:
+    """Every rule's window at `at`, most urgent first; a pure function of the loaded state."""
+    items = [item for rule in plan if (item := evaluate_rule(rule, state, registry, at))]
+    return sorted(items, key=lambda i: (STATUS_ORDER[i.status], i.due_by))
+
+
+def next_due_by(
+    state: CourseState, registry: Registry, plan: list[PlanRule], at: dt.datetime
+) -> dt.datetime | None:
+    """When the earliest window not yet done closes, looking past windows already done: the
+    patient is overdue once that has passed, with no need to look again until their check-ins,
+    infusions or course change."""
+    ends = []
     for rule in plan:
-        definition = registry.get(rule["questionnaire"])
-        name = definition.short_title if definition else rule["questionnaire"]
-        item = EVALUATORS[rule["type"]](rule, timeline, at, name)
-        interval = definition.minimum_interval_days if definition else None
-        # The baseline is never skipped: a re-induction needs its own.
-        exempt = rule["type"] == "at_baseline" or rule.get("allow_short_interval")
-        if item is not None and interval is not None and not exempt:
-            item = spaced(item, timeline, at, interval)
-        if item is not None:
-            items.append(item)
-    order = {"overdue": 0, "due": 1, "upcoming": 2, "done": 3}
-    return course, sorted(items, key=lambda i: (order[i.status], i.due_by))
-
-
-def overdue_patient_ids(
-    session: Session, registry: Registry, patients: list[Patient], at: dt.datetime
-) -> set[uuid.UUID]:
-    return {
-        patient.id
-        for patient in patients
-        if any(
-            i.status == "overdue" for i in due_items(session, registry, patient=patient, at=at)[1]
-        )
-    }
+        moment = at
+        for _ in range(4):
+            item = evaluate_rule(rule, state, registry, moment)
+            if item is None:
+                break
+            if item.status != "done":
+                ends.append(item.due_by)
+                break
+            moment = item.due_by + dt.timedelta(microseconds=1)
+    return min(ends, default=None)

@@ -7,6 +7,7 @@ from api.models.clinic import Clinic
 from api.models.course import Course, Infusion
 from api.models.identity import EnrollmentCode, RefreshFamily, RefreshToken, User
 from api.models.patient import CareTeamMember, Patient
+from api.models.progress import CourseProgress, InfusionBenefit, PatientProgress
 
 __all__ = [
     "Alert",
@@ -16,9 +17,12 @@ __all__ = [
     "CheckIn",
     "Clinic",
     "Course",
+    "CourseProgress",
     "EnrollmentCode",
     "Infusion",
+    "InfusionBenefit",
     "Patient",
+    "PatientProgress",
     "RefreshFamily",
     "RefreshToken",
     "User",

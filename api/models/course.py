@@ -52,6 +52,8 @@ class Course(Base):
     ends_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime]
     created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    # When the course last changed: its patient's progress is recomputed after it.
+    changed_at: Mapped[dt.datetime]
     # Optimistic locking: every UPDATE names the version it read (the ETag).
     version: Mapped[int] = mapped_column()
     __mapper_args__ = {"version_id_col": version}

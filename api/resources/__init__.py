@@ -11,6 +11,7 @@ MODULES = (
     "check_ins",
     "alerts",
     "courses",
+    "trends",
     "clinics",
     "audit_events",
     "health",

@@ -300,6 +300,20 @@ ROUTES = [
     ),
     (
         "GET",
+        "/v1/patients/<uuid:patient_id>/trends/<string:questionnaire>",
+        lambda w: f"/v1/patients/{w.patient_a.id}/trends/phq9",
+        None,
+        _statuses(401, 200, 404, 200, 404, 404, 403, 403),
+    ),
+    (
+        "GET",
+        "/v1/patients/<uuid:patient_id>/summary",
+        lambda w: f"/v1/patients/{w.patient_a.id}/summary",
+        None,
+        _statuses(401, 200, 404, 200, 404, 404, 403, 403),
+    ),
+    (
+        "GET",
         "/v1/audit-events",
         lambda w: "/v1/audit-events",
         None,

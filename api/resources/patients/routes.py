@@ -12,7 +12,9 @@ from api.auditing import note
 from api.auth import current_actor
 from api.context import identity_settings, request_session, rules
 from api.db import utcnow
+from api.domain import panel
 from api.domain import patients as patient_service
+from api.domain.timeline import days_between
 from api.resources.pagination import decode_cursor, paged
 from api.resources.patients.schemas import (
     CareTeamAddSchema,
@@ -44,6 +46,7 @@ class PatientBody(TypedDict):
     created_at: dt.datetime
     care_team: list[CareTeamMemberBody]
     enrollment: NotRequired[dict]
+    progress: NotRequired[PanelBody]
 
 
 def present(record: patient_service.PatientRecord) -> PatientBody:
@@ -63,6 +66,64 @@ def present(record: patient_service.PatientRecord) -> PatientBody:
     )
 
 
+class PanelBody(TypedDict):
+    course_id: uuid.UUID | None
+    questionnaire: str | None
+    latest: dict | None
+    baseline_total: int | None
+    change: dict | None
+    status: dict | None
+    signals: list[str]
+    open_alerts: dict
+    days_since_last_check_in: float | None
+    last_check_in_at: dt.datetime | None
+    next_infusion_at: dt.datetime | None
+    next_due_by: dt.datetime | None
+    overdue: bool
+
+
+def present_panel(progress: panel.Progress, now: dt.datetime) -> PanelBody:
+    row = progress.row
+    last = progress.last_check_in_at
+    return PanelBody(
+        course_id=progress.course_id,
+        questionnaire=progress.questionnaire,
+        latest=None
+        if row is None or row.latest_total is None
+        else {
+            "total": row.latest_total,
+            "severity": row.latest_severity,
+            "completed_at": row.latest_completed_at,
+        },
+        baseline_total=row.baseline_total if row else None,
+        change=None
+        if row is None or row.change_absolute is None
+        else {"absolute": row.change_absolute, "percent": row.change_percent},
+        status=None
+        if row is None
+        else {
+            "response": row.response,
+            "remission": row.remission,
+            "reliable_change": row.reliable_change,
+            "mcid_reached": row.mcid_reached,
+        },
+        signals=row.signals if row else [],
+        open_alerts={"urgent": progress.open_urgent_alerts, "high": progress.open_high_alerts},
+        days_since_last_check_in=None if last is None else days_between(last, now),
+        last_check_in_at=last,
+        next_infusion_at=progress.next_infusion_at,
+        next_due_by=progress.next_due_by,
+        overdue=progress.overdue,
+    )
+
+
+def present_row(row: panel.PanelRecord, now: dt.datetime) -> PatientBody:
+    body = present(row.record)
+    if row.progress is not None:
+        body["progress"] = present_panel(row.progress, now)
+    return body
+
+
 @blp.route("")
 class Patients(MethodView):
     @audited("patient.list", "patient")
@@ -70,18 +131,21 @@ class Patients(MethodView):
     @blp.arguments(PatientListArgsSchema, location="query")
     @blp.response(200, PatientPageSchema)
     def get(self, args):
-        """List the patients you may see"""
-        page = patient_service.list_patients(
+        """List the patients you may see; for clinicians, the panel (`sort=attention`: urgent
+        alerts, then signals, then overdue, then no recent check-in)"""
+        now = utcnow()
+        page = panel.list_patients(
             request_session(),
-            rules().registry,
+            rules(),
             current_actor(),
             overdue=args["overdue"],
-            now=utcnow(),
+            sort=args["sort"],
+            now=now,
             limit=args["limit"],
             cursor=decode_cursor(args),
         )
-        note(patient_ids=[record.patient.id for record in page.items])
-        return paged(page, [present(record) for record in page.items])
+        note(patient_ids=[row.record.patient.id for row in page.items])
+        return paged(page, [present_row(row, now) for row in page.items])
 
     @audited("patient.create", "patient")
     @blp.auth("clinician", "clinic_admin")

@@ -7,6 +7,7 @@ import marshmallow as ma
 
 from api.fields import QueryBoolean
 from api.resources.pagination import PageArgsSchema, page_schema
+from api.resources.trends.schemas import ChangeSchema, StatusSchema
 from api.smorest import Schema
 
 
@@ -65,14 +66,48 @@ class PatientCreatedSchema(PatientSchema):
     enrollment = ma.fields.Nested(EnrollmentSchema, required=True)
 
 
+class PanelAlertsSchema(Schema):
+    urgent = ma.fields.Integer(required=True)
+    high = ma.fields.Integer(required=True)
+
+
+class PanelSchema(Schema):
+    course_id = ma.fields.UUID(allow_none=True, required=True)
+    questionnaire = ma.fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "The course's primary instrument (its first indication)"},
+    )
+    latest = ma.fields.Dict(allow_none=True, required=True)
+    baseline_total = ma.fields.Integer(allow_none=True, required=True)
+    change = ma.fields.Nested(ChangeSchema, allow_none=True, required=True)
+    status = ma.fields.Nested(StatusSchema, allow_none=True, required=True)
+    signals = ma.fields.List(ma.fields.String(), required=True)
+    open_alerts = ma.fields.Nested(PanelAlertsSchema, required=True)
+    days_since_last_check_in = ma.fields.Float(allow_none=True, required=True)
+    last_check_in_at = ma.fields.AwareDateTime(allow_none=True, required=True)
+    next_infusion_at = ma.fields.AwareDateTime(allow_none=True, required=True)
+    next_due_by = ma.fields.AwareDateTime(allow_none=True, required=True)
+    overdue = ma.fields.Boolean(required=True)
+
+
+class PanelPatientSchema(PatientSchema):
+    progress = ma.fields.Nested(PanelSchema, metadata={"description": "For clinicians only"})
+
+
 class PatientListArgsSchema(PageArgsSchema):
     overdue = QueryBoolean(
         load_default=False,
         metadata={"description": "Only patients with an overdue check-in (clinic view)"},
     )
+    sort = ma.fields.String(
+        load_default="newest",
+        validate=ma.validate.OneOf(["newest", "attention"]),
+        metadata={"description": "attention (clinicians): urgent alerts, signals, overdue, quiet"},
+    )
 
 
-PatientPageSchema = page_schema(PatientSchema, "PatientPage")
+PatientPageSchema = page_schema(PanelPatientSchema, "PatientPage")
 
 
 class CareTeamAddSchema(Schema):

@@ -1,0 +1,577 @@
+"""Trends (PRODUCT.md §8): one instrument across a course — baseline, latest, change and status,
+points on the timeline, per-phase summaries, how long each infusion's benefit lasts, and the
+signals a clinician should review.
+
+`build` is a pure function of what `load` reads in a fixed number of queries; the thresholds
+come from the questionnaire definition (CLINICAL.md). Every instrument here is scored so that
+a higher total is worse."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import statistics
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.domain import schedule
+from api.domain.access import Actor, get_patient, sees_signals
+from api.domain.alerts import AlertRecord
+from api.domain.alerts import records as alert_records
+from api.domain.errors import NotFound
+from api.domain.questionnaires import Definition
+from api.domain.rules import Rules
+from api.domain.schedule import DueItem
+from api.domain.timeline import (
+    Baseline,
+    Context,
+    GivenInfusion,
+    choose_baselines,
+    context_of,
+    course_id_at,
+    days_between,
+    given_before,
+    given_infusions,
+    infusion_phase,
+)
+from api.domain.wording import progress_sentence
+from api.models import Alert, CheckIn, Course, Patient
+
+# Signals (CLINICAL.md "Signals"): prompts to review, never alerts, never shown to patients.
+EARLY_INSTRUMENTS = ("phq9", "gad7")
+EARLY_AFTER_INFUSIONS = 4
+EARLY_AFTER_DAYS = 14
+EARLY_MIN_IMPROVEMENT = 0.20
+RECENT_INFUSIONS = 3
+OPEN_ALERTS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class Point:
+    check_in: CheckIn
+    context: Context
+
+
+@dataclass(frozen=True)
+class Change:
+    absolute: int
+    percent: float | None  # of the baseline, one decimal; None from a baseline of 0
+
+
+@dataclass(frozen=True)
+class Status:
+    """Null where there is no baseline, where the instrument defines no such rule, or where
+    the baseline is below the rule's minimum (the rule does not apply)."""
+
+    response: bool | None = None
+    remission: bool | None = None
+    reliable_change: str | None = None  # improved | deteriorated | none
+    mcid_reached: bool | None = None
+
+
+@dataclass(frozen=True)
+class PhaseSummary:
+    phase: str
+    start: dt.datetime
+    end: dt.datetime
+    count: int
+    mean: float
+    min: int
+    max: int
+    last: int
+
+
+@dataclass(frozen=True)
+class InfusionInTrend:
+    infusion: GivenInfusion
+    phase: str
+
+
+@dataclass(frozen=True)
+class Benefit:
+    """How one infusion's benefit lasted: the last score before it, the best and the last until
+    the next one, and the days until the score came back to within the minimal important
+    difference of the score before it."""
+
+    infusion: InfusionInTrend
+    before: int | None
+    best_after: int | None
+    last_after: int | None
+    days_observed: float | None
+    days_of_benefit: float | None
+    still_improved: bool | None
+
+
+@dataclass(frozen=True)
+class Durability:
+    median_days_of_benefit: float | None
+    infusions_counted: int
+    summary: str
+
+
+@dataclass(frozen=True)
+class Signal:
+    kind: str  # early_non_improvement | waning | relapse
+    rule: str
+    check_in_ids: tuple[uuid.UUID, ...]
+
+
+@dataclass(frozen=True)
+class Trend:
+    definition: Definition
+    course: Course | None
+    baseline: Baseline | None
+    latest: CheckIn | None
+    change: Change | None
+    status: Status
+    points: list[Point]
+    phases: list[PhaseSummary]
+    infusions: list[InfusionInTrend]
+    by_infusion: list[Benefit]
+    durability: Durability
+    signals: list[Signal] = field(default_factory=list)
+
+
+def change_of(baseline: int, latest: int) -> Change:
+    percent = None if baseline == 0 else round((latest - baseline) / baseline * 100, 1)
+    return Change(latest - baseline, percent)
+
+
+def responds(definition: Definition, baseline: int, total: int) -> bool | None:
+    """The instrument's response rule, or None where it does not apply."""
+    rule = definition.change.get("response")
+    if rule is None or baseline < rule.get("min_baseline", 0):
+        return None
+    fall = baseline - total
+    if rule["rule"] == "percent_reduction":
+        return baseline > 0 and fall * 100 >= rule["percent"] * baseline
+    return fall >= rule["points"]
+
+
+def status_of(definition: Definition, baseline: int, latest: int) -> Status:
+    """Response, remission, reliable change and minimal important difference (CLINICAL.md)."""
+    change = definition.change
+    remission = change.get("remission")
+    reliable = change.get("reliable_change")
+    mcid = change.get("mcid")
+    fall = baseline - latest
+    return Status(
+        response=responds(definition, baseline, latest),
+        remission=None
+        if remission is None or baseline < remission["min_baseline"]
+        else latest < remission["below"],
+        reliable_change=None
+        if reliable is None
+        else "improved"
+        if fall >= reliable["points"]
+        else "deteriorated"
+        if -fall >= reliable["points"]
+        else "none",
+        mcid_reached=None if mcid is None else fall >= mcid["points"],
+    )
+
+
+def phase_summaries(points: list[Point]) -> list[PhaseSummary]:
+    """Per phase, in the order the phases first appear."""
+    grouped: dict[str, list[Point]] = {}
+    for point in points:
+        grouped.setdefault(point.context.phase or "none", []).append(point)
+    summaries = []
+    for phase, members in grouped.items():
+        totals = [p.check_in.total for p in members]
+        summaries.append(
+            PhaseSummary(
+                phase=phase,
+                start=members[0].check_in.completed_at,
+                end=members[-1].check_in.completed_at,
+                count=len(totals),
+                mean=round(statistics.fmean(totals), 1),
+                min=min(totals),
+                max=max(totals),
+                last=totals[-1],
+            )
+        )
+    return summaries
+
+
+def benefit_of(
+    definition: Definition,
+    infusion: InfusionInTrend,
+    next_infusion: GivenInfusion | None,
+    points: list[Point],
+    grace: dt.timedelta,
+) -> Benefit:
+    """One infusion's benefit (a pure function). Its window runs from the infusion to the next
+    one; the benefit lasts until the first score within the minimal important difference of
+    the score before the infusion (0 days when the first score already is: no benefit seen)."""
+    given_at = infusion.infusion.administered_at
+    before = [p for p in points if not given_before(given_at, p.check_in.completed_at, grace)]
+    after = [
+        p
+        for p in points
+        if given_before(given_at, p.check_in.completed_at, grace)
+        and (
+            next_infusion is None
+            or not given_before(next_infusion.administered_at, p.check_in.completed_at, grace)
+        )
+    ]
+    pre = before[-1].check_in.total if before else None
+    if not after:
+        return Benefit(infusion, pre, None, None, None, None, None)
+    totals = [p.check_in.total for p in after]
+    observed = days_between(given_at, after[-1].check_in.completed_at)
+    mcid = definition.change["mcid"]["points"]
+    if pre is None:
+        return Benefit(infusion, None, min(totals), totals[-1], observed, None, None)
+    faded = next((p for p in after if pre - p.check_in.total < mcid), None)
+    if faded is None:
+        return Benefit(infusion, pre, min(totals), totals[-1], observed, None, True)
+    lasted = 0.0 if faded is after[0] else days_between(given_at, faded.check_in.completed_at)
+    return Benefit(infusion, pre, min(totals), totals[-1], observed, lasted, False)
+
+
+def durability_of(definition: Definition, benefits: list[Benefit]) -> Durability:
+    """The median days of benefit over the last three infusions whose benefit has faded."""
+    measured = [b.days_of_benefit for b in benefits if b.days_of_benefit is not None]
+    recent = measured[-RECENT_INFUSIONS:]
+    if not recent:
+        lasting = [b for b in benefits if b.still_improved]
+        summary = (
+            "The benefit of recent infusions lasted until the next one."
+            if lasting
+            else "Not enough check-ins between infusions yet to say how long the benefit lasts."
+        )
+        return Durability(None, 0, summary)
+    median = round(statistics.median(recent), 1)
+    count = len(recent)
+    infusions = "infusion" if count == 1 else f"{count} infusions"
+    return Durability(
+        median,
+        count,
+        f"The benefit of recent infusions lasted about {median:g} days "
+        f"(median of the last {infusions}, {definition.short_title}).",
+    )
+
+
+def build(
+    definition: Definition,
+    course: Course | None,
+    check_ins: list[CheckIn],
+    infusions: list[GivenInfusion],
+    grace: dt.timedelta,
+    *,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> Trend:
+    """The trend of one instrument in one course: `check_ins` are the course's final check-ins
+    of the instrument in time order, `infusions` its completed ones. A pure function."""
+    points = [Point(c, context_of(c.completed_at, course, infusions, grace)) for c in check_ins]
+    # A baseline is a course's (PRODUCT.md §3): without a course there is none.
+    baseline = choose_baselines(check_ins, infusions, grace).get(definition.key) if course else None
+    shown = [
+        p
+        for p in points
+        if (since is None or p.check_in.completed_at >= since)
+        and (until is None or p.check_in.completed_at < until)
+    ]
+    latest = shown[-1].check_in if shown else None
+    in_trend = (
+        [
+            InfusionInTrend(
+                i, infusion_phase(i.number, course.induction_infusions, i.phase_override)
+            )
+            for i in infusions
+        ]
+        if course
+        else []
+    )
+    benefits = [
+        benefit_of(
+            definition,
+            infusion,
+            infusions[n + 1] if n + 1 < len(infusions) else None,
+            points,
+            grace,
+        )
+        for n, infusion in enumerate(in_trend)
+    ]
+    status = Status()
+    change = None
+    if baseline is not None and latest is not None:
+        status = status_of(definition, baseline.check_in.total, latest.total)
+        change = change_of(baseline.check_in.total, latest.total)
+    trend = Trend(
+        definition=definition,
+        course=course,
+        baseline=baseline,
+        latest=latest,
+        change=change,
+        status=status,
+        points=shown,
+        phases=phase_summaries(shown),
+        infusions=in_trend,
+        by_infusion=benefits,
+        durability=durability_of(definition, benefits),
+    )
+    return with_signals(trend, points, infusions, grace)
+
+
+def _name(definition: Definition) -> str:
+    return definition.short_title
+
+
+def early_non_improvement(
+    definition: Definition,
+    baseline: Baseline | None,
+    points: list[Point],
+    infusions: list[GivenInfusion],
+) -> Signal | None:
+    """PHQ-9 or GAD-7 improved by less than 20 % from baseline once the 4th induction infusion
+    was given, or 14 days after the first, while induction goes on."""
+    if definition.key not in EARLY_INSTRUMENTS or baseline is None or not points or not infusions:
+        return None
+    latest = points[-1]
+    base = baseline.check_in.total
+    if (
+        latest.check_in.id == baseline.check_in.id
+        or latest.context.phase != "induction"
+        or base <= 0
+    ):
+        return None
+    after_fourth = (latest.context.infusion_number or 0) >= EARLY_AFTER_INFUSIONS
+    days = days_between(infusions[0].administered_at, latest.check_in.completed_at)
+    if not after_fourth and days < EARLY_AFTER_DAYS:
+        return None
+    improved = (base - latest.check_in.total) / base
+    if improved >= EARLY_MIN_IMPROVEMENT:
+        return None
+    when = (
+        f"after induction infusion {latest.context.infusion_number}"
+        if after_fourth
+        else f"{days:g} days after the first infusion"
+    )
+    return Signal(
+        "early_non_improvement",
+        f"{_name(definition)} {base} → {latest.check_in.total} ({improved * 100:+.0f} % "
+        f"improvement) {when}: less than 20 %. Early non-improvement predicts non-response to "
+        "antidepressants (Szegedi et al. 2009); with ketamine, response often builds across the "
+        "series (Phillips et al. 2019). A prompt to review, not a conclusion.",
+        (baseline.check_in.id, latest.check_in.id),
+    )
+
+
+def waning(
+    definition: Definition, points: list[Point], infusions: list[GivenInfusion], grace: dt.timedelta
+) -> Signal | None:
+    """In maintenance, the latest score is worse than the best since the last infusion by at
+    least the minimal important difference."""
+    if not points or points[-1].context.phase != "maintenance":
+        return None
+    latest = points[-1]
+    number = latest.context.infusion_number
+    infusion = next((i for i in infusions if i.number == number), None)
+    if infusion is None:
+        return None
+    since = [
+        p for p in points if given_before(infusion.administered_at, p.check_in.completed_at, grace)
+    ]
+    best = min(since, key=lambda p: p.check_in.total)
+    worse = latest.check_in.total - best.check_in.total
+    mcid = definition.change["mcid"]["points"]
+    if worse < mcid:
+        return None
+    return Signal(
+        "waning",
+        f"In maintenance, {_name(definition)} is {latest.check_in.total}, {worse} points worse "
+        f"than its best since infusion {number} ({best.check_in.total}): at least the minimal "
+        f"important difference ({mcid}). The benefit of that infusion may be wearing off.",
+        (best.check_in.id, latest.check_in.id),
+    )
+
+
+def relapse(
+    definition: Definition, baseline: Baseline | None, points: list[Point]
+) -> Signal | None:
+    """The patient met response, and the two most recent check-ins no longer do."""
+    if baseline is None:
+        return None
+    base = baseline.check_in.total
+    later = [p for p in points if p.check_in.completed_at > baseline.check_in.completed_at]
+    if len(later) < 3 or responds(definition, base, base) is None:
+        return None
+    *earlier, second, last = later
+    responded = next(
+        (p for p in reversed(earlier) if responds(definition, base, p.check_in.total)), None
+    )
+    if responded is None or any(
+        responds(definition, base, p.check_in.total) for p in (second, last)
+    ):
+        return None
+    return Signal(
+        "relapse",
+        f"{_name(definition)} met response ({base} → {responded.check_in.total}); the two most "
+        f"recent check-ins ({second.check_in.total}, {last.check_in.total}) no longer do.",
+        (responded.check_in.id, second.check_in.id, last.check_in.id),
+    )
+
+
+def with_signals(trend: Trend, points: list[Point], infusions: list[GivenInfusion], grace) -> Trend:
+    """The trend with its signals, judged on every point of the course."""
+    found = [
+        early_non_improvement(trend.definition, trend.baseline, points, infusions),
+        waning(trend.definition, points, infusions, grace),
+        relapse(trend.definition, trend.baseline, points),
+    ]
+    return dataclasses.replace(trend, signals=[s for s in found if s is not None])
+
+
+@dataclass(frozen=True)
+class CourseData:
+    """What trends of one patient's course are built from, read in a fixed number of queries."""
+
+    patient: Patient
+    course: Course | None
+    check_ins: dict[str, list[CheckIn]]  # by questionnaire, final, in time order
+    infusions: list[GivenInfusion]
+
+
+def choose_course(session: Session, patient: Patient, course_id: uuid.UUID | None) -> Course | None:
+    """The named course of this patient (404 otherwise), or the active one, or the latest."""
+    stmt = select(Course).where(Course.patient_id == patient.id)
+    if course_id is not None:
+        course = session.scalar(stmt.where(Course.id == course_id))
+        if course is None:
+            raise NotFound("Course not found.")
+        return course
+    return session.scalar(
+        stmt.order_by((Course.status == "active").desc(), Course.starts_at.desc(), Course.id.desc())
+    )
+
+
+def load(
+    session: Session,
+    *,
+    patient: Patient,
+    course: Course | None,
+    questionnaires: list[str] | None = None,
+) -> CourseData:
+    stmt = select(CheckIn).where(CheckIn.patient_id == patient.id, CheckIn.status == "final")
+    if course is not None:
+        stmt = stmt.where(
+            CheckIn.completed_at >= course.window_start,
+            course_id_at(CheckIn.patient_id, CheckIn.completed_at) == course.id,
+        )
+    if questionnaires:
+        stmt = stmt.where(CheckIn.questionnaire.in_(questionnaires))
+    grouped: dict[str, list[CheckIn]] = {}
+    for check_in in session.scalars(stmt.order_by(CheckIn.completed_at, CheckIn.id)):
+        grouped.setdefault(check_in.questionnaire, []).append(check_in)
+    infusions = given_infusions(session, [course.id])[course.id] if course else []
+    return CourseData(patient, course, grouped, infusions)
+
+
+def trend(
+    session: Session,
+    rules: Rules,
+    *,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    questionnaire: str,
+    course_id: uuid.UUID | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> Trend:
+    """One instrument's trend for a patient the actor may see; signals for staff only."""
+    definition = rules.registry.get(questionnaire)
+    if definition is None:
+        raise NotFound("No such questionnaire.")
+    patient = get_patient(session, actor, patient_id)
+    course = choose_course(session, patient, course_id)
+    data = load(session, patient=patient, course=course, questionnaires=[questionnaire])
+    built = build(
+        definition,
+        course,
+        data.check_ins.get(questionnaire, []),
+        data.infusions,
+        rules.in_chair_grace,
+        since=since,
+        until=until,
+    )
+    return built if sees_signals(actor) else dataclasses.replace(built, signals=[])
+
+
+@dataclass(frozen=True)
+class InstrumentSummary:
+    trend: Trend
+    sentence: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A patient at a glance: every instrument answered in the current course, the course
+    itself, what is due next and, for clinicians, open alerts (signals are in the trends)."""
+
+    patient: Patient
+    course: Course | None
+    phase: str | None
+    infusion_count: int
+    instruments: list[InstrumentSummary]
+    due: list[DueItem]
+    open_alerts: list[AlertRecord] | None
+
+
+def summary(
+    session: Session, rules: Rules, *, actor: Actor, patient_id: uuid.UUID, now: dt.datetime
+) -> Summary:
+    patient = get_patient(session, actor, patient_id)
+    course = choose_course(session, patient, None)
+    data = load(session, patient=patient, course=course)
+    instruments = []
+    for key in sorted(data.check_ins):
+        definition = rules.registry.get(key)
+        if definition is None:
+            continue
+        built = build(definition, course, data.check_ins[key], data.infusions, rules.in_chair_grace)
+        if not sees_signals(actor):
+            built = dataclasses.replace(built, signals=[])
+        instruments.append(InstrumentSummary(built, sentence_for(built)))
+    phase = context_of(now, course, data.infusions, rules.in_chair_grace).phase if course else None
+    _, due = schedule.due_items(session, rules.registry, patient=patient, at=now)
+    return Summary(
+        patient=patient,
+        course=course,
+        phase=phase,
+        infusion_count=len(data.infusions),
+        instruments=instruments,
+        due=[item for item in due if item.status != "done"],
+        open_alerts=open_alerts(session, rules, patient) if sees_signals(actor) else None,
+    )
+
+
+def sentence_for(trend: Trend) -> str:
+    baseline = trend.baseline.check_in if trend.baseline else None
+    after = (
+        sum(1 for p in trend.points if p.check_in.completed_at > baseline.completed_at)
+        if baseline
+        else 0
+    )
+    return progress_sentence(
+        trend.definition,
+        baseline=baseline.total if baseline else None,
+        latest=trend.latest.total if trend.latest else None,
+        after_baseline=after,
+        before_treatment=trend.baseline is not None and trend.baseline.source == "pre_infusion",
+    )
+
+
+def open_alerts(session: Session, rules: Rules, patient: Patient) -> list[AlertRecord]:
+    found = session.scalars(
+        select(Alert)
+        .where(Alert.patient_id == patient.id, Alert.status.in_(("open", "acknowledged")))
+        .order_by(Alert.priority_rank, Alert.last_received_at.desc(), Alert.id.desc())
+        .limit(OPEN_ALERTS_SHOWN)
+    )
+    return alert_records(session, rules.registry, list(found))

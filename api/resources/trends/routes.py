@@ -1,0 +1,201 @@
+"""Progress: one instrument's trend, and a patient's summary across instruments."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import NotRequired, TypedDict
+
+from api.auditing import note
+from api.auth import current_actor
+from api.context import request_session, rules
+from api.db import utcnow
+from api.domain import trends as trend_service
+from api.domain.questionnaires import Definition
+from api.resources.alerts.routes import AlertBody
+from api.resources.alerts.routes import present as present_alert
+from api.resources.trends.schemas import SummarySchema, TrendArgsSchema, TrendSchema
+from api.smorest import Blueprint, audited
+
+blp = Blueprint("trends", __name__, url_prefix="/v1/patients", description="Progress")
+READERS = ("patient", "clinician")
+
+
+def thresholds(definition: Definition) -> dict:
+    """The change thresholds this trend used, with their sources (from the definition)."""
+    change = definition.change
+    response, remission = change.get("response"), change.get("remission")
+    reliable, mcid = change.get("reliable_change"), change.get("mcid")
+    return {
+        "response": response.get("text") if response else None,
+        "response_min_baseline": response.get("min_baseline") if response else None,
+        "remission_below": remission["below"] if remission else None,
+        "remission_min_baseline": remission["min_baseline"] if remission else None,
+        "reliable_change": reliable["points"] if reliable else None,
+        "mcid": mcid["points"] if mcid else None,
+        "sustained_deterioration": change.get("sustained_deterioration"),
+        "sources": {name: rule["source"] for name, rule in change.items() if rule is not None},
+    }
+
+
+class TrendBody(TypedDict):
+    questionnaire: str
+    course_id: uuid.UUID | None
+    baseline: dict | None
+    latest: dict | None
+    change: dict | None
+    status: dict
+    thresholds: dict
+    points: list[dict]
+    phases: list[dict]
+    infusions: list[dict]
+    by_infusion: list[dict]
+    durability: dict
+    signals: NotRequired[list[dict]]
+
+
+def present_trend(trend: trend_service.Trend, *, with_signals: bool) -> TrendBody:
+    baseline, latest = trend.baseline, trend.latest
+    body = TrendBody(
+        questionnaire=trend.definition.key,
+        course_id=trend.course.id if trend.course else None,
+        baseline=None
+        if baseline is None
+        else {
+            "check_in_id": baseline.check_in.id,
+            "completed_at": baseline.check_in.completed_at,
+            "total": baseline.check_in.total,
+            "source": baseline.source,
+            "acute_effect": baseline.acute_effect,
+        },
+        latest=None
+        if latest is None
+        else {
+            "check_in_id": latest.id,
+            "completed_at": latest.completed_at,
+            "total": latest.total,
+            "severity": latest.severity,
+        },
+        change=vars(trend.change) if trend.change else None,
+        status=vars(trend.status),
+        thresholds=thresholds(trend.definition),
+        points=[
+            {
+                "check_in_id": p.check_in.id,
+                "completed_at": p.check_in.completed_at,
+                "total": p.check_in.total,
+                "severity": p.check_in.severity,
+                "phase": p.context.phase,
+                "infusion_number": p.context.infusion_number,
+                "days_since_infusion": p.context.days_since_infusion,
+                "flags": p.check_in.flags,
+            }
+            for p in trend.points
+        ],
+        phases=[vars(phase) for phase in trend.phases],
+        infusions=[
+            {
+                "number": i.infusion.number,
+                "administered_at": i.infusion.administered_at,
+                "phase": i.phase,
+            }
+            for i in trend.infusions
+        ],
+        by_infusion=[
+            {
+                "infusion_number": b.infusion.infusion.number,
+                "administered_at": b.infusion.infusion.administered_at,
+                "phase": b.infusion.phase,
+                "before": b.before,
+                "best_after": b.best_after,
+                "last_after": b.last_after,
+                "days_observed": b.days_observed,
+                "days_of_benefit": b.days_of_benefit,
+                "still_improved": b.still_improved,
+            }
+            for b in trend.by_infusion
+        ],
+        durability=vars(trend.durability),
+    )
+    if with_signals:
+        body["signals"] = [
+            {"kind": s.kind, "rule": s.rule, "check_in_ids": list(s.check_in_ids)}
+            for s in trend.signals
+        ]
+    return body
+
+
+@blp.route("/<uuid:patient_id>/trends/<string:questionnaire>", methods=["GET"])
+@audited("trend.read", "patient")
+@blp.auth(*READERS)
+@blp.arguments(TrendArgsSchema, location="query")
+@blp.response(200, TrendSchema)
+@blp.alt_response(404, response="NOT_FOUND")
+def trend(args, patient_id: uuid.UUID, questionnaire: str):
+    """One instrument across a course: baseline, change, status, points, durability, signals"""
+    note(resource_id=patient_id, patient_ids=[patient_id])
+    actor = current_actor()
+    found = trend_service.trend(
+        request_session(),
+        rules(),
+        actor=actor,
+        patient_id=patient_id,
+        questionnaire=questionnaire,
+        course_id=args["course_id"],
+        since=args["since"],
+        until=args["until"],
+    )
+    return present_trend(found, with_signals=actor.role == "clinician")
+
+
+class SummaryBody(TypedDict):
+    patient_id: uuid.UUID
+    as_of: dt.datetime
+    course: dict | None
+    instruments: list[dict]
+    due: list[dict]
+    open_alerts: NotRequired[list[AlertBody]]
+
+
+@blp.route("/<uuid:patient_id>/summary", methods=["GET"])
+@audited("summary.read", "patient")
+@blp.auth(*READERS)
+@blp.response(200, SummarySchema)
+@blp.alt_response(404, response="NOT_FOUND")
+def summary(patient_id: uuid.UUID):
+    """Every instrument's latest, baseline, change and status; the course, phase, next due"""
+    note(resource_id=patient_id, patient_ids=[patient_id])
+    actor = current_actor()
+    now = utcnow()
+    found = trend_service.summary(
+        request_session(), rules(), actor=actor, patient_id=patient_id, now=now
+    )
+    clinician = actor.role == "clinician"
+    course = found.course
+    body = SummaryBody(
+        patient_id=found.patient.id,
+        as_of=now,
+        course=None
+        if course is None
+        else {
+            "id": course.id,
+            "status": course.status,
+            "indications": course.indications,
+            "started_on": course.started_on,
+            "phase": found.phase,
+            "infusion_count": found.infusion_count,
+        },
+        instruments=[
+            present_trend(i.trend, with_signals=clinician)
+            | {
+                "title": i.trend.definition.short_title,
+                "check_in_count": len(i.trend.points),
+                "sentence": i.sentence,
+            }
+            for i in found.instruments
+        ],
+        due=[vars(item) for item in found.due],
+    )
+    if found.open_alerts is not None:
+        body["open_alerts"] = [present_alert(record) for record in found.open_alerts]
+    return body

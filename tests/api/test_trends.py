@@ -1,0 +1,254 @@
+"""The trend and summary endpoints, and the clinician's panel, end to end."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.conftest import NOW, check_in_body
+
+START = NOW - dt.timedelta(days=40)
+
+
+def at(days: float) -> str:
+    return (START + dt.timedelta(days=days)).isoformat()
+
+
+def phq9(total: int, **extra) -> dict:
+    """PHQ-9 items summing to `total` (items 1-8 first; item 9 left at 0 unless given)."""
+    items, left = {}, total - extra.get("i9", 0)
+    for n in range(1, 9):
+        items[f"i{n}"] = min(3, left)
+        left -= items[f"i{n}"]
+    return items | extra
+
+
+@pytest.fixture
+def course_with_history(clock, course_api, patient, submit):
+    """Baseline 19; six induction infusions; scores falling to 8, then one entered in error."""
+    course = course_api.start(patient, started_on=START.date().isoformat())
+    submit(patient, check_in_body(completed_at=at(-1), **phq9(19)))
+    for day in (0, 2, 4, 7, 9, 11):
+        course_api.infuse(course, at(day))
+    for day, total in ((1, 15), (5, 12), (8, 10), (12, 8)):
+        submit(patient, check_in_body(completed_at=at(day), **phq9(total)))
+    return course
+
+
+def trend(client, auth, patient, who=None, query="") -> dict:
+    response = client.get(
+        f"/v1/patients/{patient.id}/trends/phq9{query}", headers=auth(who or patient)
+    )
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+class TestTrend:
+    def test_baseline_latest_change_status(self, client, auth, patient, course_with_history):
+        body = trend(client, auth, patient)
+        assert body["course_id"] == course_with_history["id"]
+        assert (body["baseline"]["total"], body["baseline"]["source"]) == (19, "pre_infusion")
+        assert body["latest"]["total"] == 8
+        assert body["change"] == {"absolute": -11, "percent": -57.9}
+        assert body["status"] == {
+            "response": True,
+            "remission": False,
+            "reliable_change": "improved",
+            "mcid_reached": True,
+        }
+        assert body["thresholds"]["reliable_change"] == 6 and body["thresholds"]["mcid"] == 5
+        assert body["thresholds"]["sources"]["mcid"] == "Löwe et al. 2004"
+
+    def test_points_carry_their_place_on_the_timeline(
+        self, client, auth, patient, course_with_history
+    ):
+        points = trend(client, auth, patient)["points"]
+        assert [(p["total"], p["phase"], p["infusion_number"]) for p in points] == [
+            (19, "baseline", None),
+            (15, "induction", 1),
+            (12, "induction", 3),
+            (10, "induction", 4),
+            (8, "induction", 6),
+        ]
+        assert [i["number"] for i in trend(client, auth, patient)["infusions"]] == [
+            1,
+            2,
+            3,
+            4,
+            5,
+            6,
+        ]
+
+    def test_by_infusion_and_durability(self, client, auth, patient, course_with_history):
+        body = trend(client, auth, patient)
+        first = body["by_infusion"][0]
+        assert (first["before"], first["best_after"], first["last_after"]) == (19, 15, 15)
+        assert body["durability"]["summary"]
+
+    def test_an_entered_in_error_check_in_never_counts(
+        self, client, auth, patient, clinician, submit, course_with_history
+    ):
+        wrong = submit(patient, check_in_body(completed_at=at(13), **phq9(25))).get_json()
+        client.post(
+            f"/v1/check-ins/{wrong['id']}/entered-in-error",
+            json={"reason": "Answered for someone else"},
+            headers=auth(clinician),
+        )
+        body = trend(client, auth, patient)
+        assert wrong["id"] not in {p["check_in_id"] for p in body["points"]}
+        assert body["latest"]["total"] == 8
+
+    def test_from_and_to_limit_the_points(self, client, auth, patient, course_with_history):
+        query = f"?from={at(4)}&to={at(9)}".replace("+", "%2B")
+        body = trend(client, auth, patient, query=query)
+        assert [p["total"] for p in body["points"]] == [12, 10]
+        assert body["baseline"]["total"] == 19 and body["latest"]["total"] == 10
+
+    def test_signals_are_for_clinicians_only(
+        self, client, auth, patient, clinician, submit, course_with_history
+    ):
+        for day, total in ((20, 12), (27, 14)):
+            submit(patient, check_in_body(completed_at=at(day), **phq9(total)))
+        assert [s["kind"] for s in trend(client, auth, patient, clinician)["signals"]] == [
+            "relapse"
+        ]
+        assert "signals" not in trend(client, auth, patient)
+
+    def test_another_patients_course_is_not_found(
+        self,
+        client,
+        auth,
+        patient,
+        make_patient,
+        clinic,
+        clinician,
+        course_api,
+        course_with_history,
+    ):
+        other = make_patient(clinic, care_team=(clinician,))
+        theirs = course_api.start(other)
+        response = client.get(
+            f"/v1/patients/{patient.id}/trends/phq9?course_id={theirs['id']}",
+            headers=auth(clinician),
+        )
+        assert response.status_code == 404
+
+    def test_an_unknown_questionnaire_is_not_found(self, client, auth, patient):
+        assert (
+            client.get(f"/v1/patients/{patient.id}/trends/bdi2", headers=auth(patient)).status_code
+            == 404
+        )
+
+    def test_without_a_course(self, client, auth, patient, submit):
+        submit(patient, check_in_body(**phq9(12)))
+        body = trend(client, auth, patient)
+        assert (body["course_id"], body["baseline"], len(body["points"])) == (None, None, 1)
+
+    def test_a_bounded_number_of_queries_whatever_the_points(
+        self, client, auth, patient, clinician, submit, course_with_history, count_queries
+    ):
+        def queries() -> int:
+            with count_queries() as statements:
+                trend(client, auth, patient, clinician)
+            return len(statements)
+
+        few = queries()
+        for day in range(14, 40, 2):
+            submit(patient, check_in_body(completed_at=at(day), **phq9(9)))
+        assert queries() == few
+
+
+class TestSummary:
+    def test_the_patient_reads_a_sentence_per_instrument(
+        self, client, auth, patient, submit, course_with_history
+    ):
+        submit(patient, check_in_body("gad7", completed_at=at(3), i1=2))
+        body = client.get(f"/v1/patients/{patient.id}/summary", headers=auth(patient)).get_json()
+        sentences = {i["questionnaire"]: i["sentence"] for i in body["instruments"]}
+        assert sentences["phq9"] == (
+            "Your PHQ-9 score is 11 points lower than before treatment — a meaningful improvement."
+        )
+        assert "open_alerts" not in body
+        assert all("signals" not in i for i in body["instruments"])
+        assert body["course"]["infusion_count"] == 6 and body["course"]["phase"] == "induction"
+
+    def test_clinicians_see_open_alerts(
+        self, client, auth, patient, clinician, submit, course_with_history
+    ):
+        submit(patient, check_in_body(completed_at=at(39), **phq9(9, i9=1)))
+        body = client.get(f"/v1/patients/{patient.id}/summary", headers=auth(clinician)).get_json()
+        assert [a["kind"] for a in body["open_alerts"]] == ["suicidal_ideation"]
+        assert "signals" in body["instruments"][0]
+
+
+def panel(client, auth, who, query="") -> list[dict]:
+    response = client.get(f"/v1/patients{query}", headers=auth(who))
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["items"]
+
+
+class TestPanel:
+    def test_clinicians_see_progress(self, client, auth, patient, clinician, course_with_history):
+        [row] = panel(client, auth, clinician)
+        progress = row["progress"]
+        assert (progress["questionnaire"], progress["latest"]["total"]) == ("phq9", 8)
+        assert progress["change"] == {"absolute": -11, "percent": -57.9}
+        assert progress["status"]["response"] is True
+        assert progress["days_since_last_check_in"] == 28.0
+
+    @pytest.mark.parametrize("who", ["patient", "admin"])
+    def test_nobody_else_does(self, client, auth, request, who, course_with_history):
+        [row] = panel(client, auth, request.getfixturevalue(who))
+        assert "progress" not in row
+
+    def test_a_new_check_in_shows_at_once(
+        self, client, auth, patient, clinician, submit, course_with_history
+    ):
+        panel(client, auth, clinician)
+        submit(patient, check_in_body(completed_at=at(39), **phq9(4)))
+        [row] = panel(client, auth, clinician)
+        assert row["progress"]["latest"]["total"] == 4 and row["progress"]["status"]["remission"]
+
+    def test_attention_order(
+        self, clock, client, auth, clinic, clinician, make_patient, course_api, submit
+    ):
+        calm, urgent, quiet = (make_patient(clinic, care_team=(clinician,)) for _ in range(3))
+        for someone in (calm, urgent):
+            course_api.start(
+                someone, indications=["chronic_pain"], started_on=NOW.date().isoformat()
+            )
+            submit(someone, check_in_body("pain", completed_at=NOW.isoformat(), i1=3))
+        course_api.start(quiet, indications=["chronic_pain"], started_on=NOW.date().isoformat())
+        submit(urgent, check_in_body(i9=2))
+        order = [row["id"] for row in panel(client, auth, clinician, "?sort=attention")]
+        assert order == [str(urgent.id), str(quiet.id), str(calm.id)]
+
+    def test_the_attention_order_is_the_clinicians(self, client, auth, admin):
+        assert client.get("/v1/patients?sort=attention", headers=auth(admin)).status_code == 403
+
+    def test_overdue_is_computed_for_the_whole_page_at_once(
+        self,
+        clock,
+        client,
+        auth,
+        clinic,
+        clinician,
+        make_patient,
+        course_api,
+        submit,
+        count_queries,
+    ):
+        for _ in range(3):
+            someone = make_patient(clinic, care_team=(clinician,))
+            course_api.start(someone, indications=["chronic_pain"], started_on="2026-11-01")
+        panel(client, auth, clinician, "?overdue=true")
+        with count_queries() as few:
+            panel(client, auth, clinician, "?overdue=true")
+        for _ in range(5):
+            someone = make_patient(clinic, care_team=(clinician,))
+            course_api.start(someone, indications=["chronic_pain"], started_on="2026-11-01")
+        panel(client, auth, clinician, "?overdue=true")
+        with count_queries() as more:
+            rows = panel(client, auth, clinician, "?overdue=true")
+        assert len(rows) == 8 and len(more) == len(few)

@@ -1,0 +1,266 @@
+"""Trend rules with hand-computed fixtures: status at and around every threshold of every
+instrument, change, durability per infusion, and each signal firing and not at its edges."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+
+from api.domain import trends
+from api.domain.registry import load_registry
+from api.domain.timeline import Baseline, Context, GivenInfusion
+from api.models import CheckIn, Course
+
+REGISTRY = load_registry()
+T0 = dt.datetime(2026, 10, 5, 14, 0, tzinfo=dt.UTC)
+GRACE = dt.timedelta(minutes=15)
+
+
+def at(days: float) -> dt.datetime:
+    return T0 + dt.timedelta(days=days)
+
+
+def status(key: str, baseline: int, latest: int) -> tuple:
+    s = trends.status_of(REGISTRY[key], baseline, latest)
+    return (s.response, s.remission, s.reliable_change, s.mcid_reached)
+
+
+class TestStatusAtEveryThreshold:
+    @pytest.mark.parametrize(
+        "baseline,latest,expected",
+        [
+            (20, 10, (True, False, "improved", True)),  # 50 % exactly
+            (20, 11, (False, False, "improved", True)),  # 45 %
+            (10, 5, (True, False, "none", True)),  # remission needs < 5; 5 is not reliable
+            (10, 4, (True, True, "improved", True)),
+            (9, 0, (None, None, "improved", True)),  # baseline under 10: no response rule
+            (12, 17, (False, False, "none", False)),  # 5 worse: not reliable
+            (12, 18, (False, False, "deteriorated", False)),  # 6 worse
+            (12, 7, (False, False, "none", True)),  # 5 better: MCID, not reliable
+            (12, 8, (False, False, "none", False)),  # 4 better
+            (12, 6, (True, False, "improved", True)),
+        ],
+    )
+    def test_phq9(self, baseline, latest, expected):
+        assert status("phq9", baseline, latest) == expected
+
+    @pytest.mark.parametrize(
+        "baseline,latest,expected",
+        [
+            (10, 5, (True, False, "improved", True)),
+            (10, 6, (False, False, "improved", True)),  # 4: reliable and MCID at 4
+            (10, 4, (True, True, "improved", True)),
+            (11, 8, (False, False, "none", False)),  # 3 better
+            (8, 4, (None, None, "improved", True)),
+            (8, 12, (None, None, "deteriorated", False)),
+            (8, 11, (None, None, "none", False)),
+        ],
+    )
+    def test_gad7(self, baseline, latest, expected):
+        assert status("gad7", baseline, latest) == expected
+
+    @pytest.mark.parametrize(
+        "baseline,latest,expected",
+        [
+            (50, 40, (True, False, "none", True)),  # 10 points: response and MCID
+            (50, 41, (False, False, "none", False)),
+            (50, 35, (True, False, "improved", True)),  # 15: reliable
+            (50, 36, (True, False, "none", True)),
+            (35, 50, (False, False, "deteriorated", False)),
+            (40, 32, (False, True, "none", False)),  # under 33 from at least 33
+            (40, 33, (False, False, "none", False)),
+            (33, 22, (True, True, "none", True)),
+            (30, 10, (True, None, "improved", True)),  # baseline under the cut-off
+        ],
+    )
+    def test_pcl5(self, baseline, latest, expected):
+        assert status("pcl5", baseline, latest) == expected
+
+    @pytest.mark.parametrize(
+        "baseline,latest,expected",
+        [
+            (10, 7, (True, None, None, True)),  # 30 % exactly
+            (10, 8, (False, None, None, True)),  # 20 %: MCID of 2
+            (4, 3, (False, None, None, False)),  # 25 %, 1 point
+            (4, 2, (True, None, None, True)),
+            (3, 0, (None, None, None, True)),  # baseline under 4
+            (6, 5, (False, None, None, False)),
+        ],
+    )
+    def test_pain(self, baseline, latest, expected):
+        assert status("pain", baseline, latest) == expected
+
+
+@pytest.mark.parametrize(
+    "baseline,latest,absolute,percent",
+    [(19, 8, -11, -57.9), (10, 10, 0, 0.0), (8, 12, 4, 50.0), (0, 3, 3, None), (3, 2, -1, -33.3)],
+)
+def test_change_is_absolute_and_percent_to_one_decimal(baseline, latest, absolute, percent):
+    assert trends.change_of(baseline, latest) == trends.Change(absolute, percent)
+
+
+def check_in(total: int, day: float, key: str = "phq9") -> CheckIn:
+    return CheckIn(id=uuid.uuid4(), questionnaire=key, total=total, completed_at=at(day))
+
+
+def given(*days: float) -> list[GivenInfusion]:
+    course_id = uuid.uuid4()
+    return [
+        GivenInfusion(uuid.uuid4(), course_id, n, at(day), None)
+        for n, day in enumerate(days, start=1)
+    ]
+
+
+def points(*pairs: tuple[float, int], key: str = "phq9") -> list[trends.Point]:
+    return [trends.Point(check_in(total, day, key), Context()) for day, total in pairs]
+
+
+def benefit(pairs, infusion_days=(0, 10), index=0) -> trends.Benefit:
+    infusions = given(*infusion_days)
+    infusion = trends.InfusionInTrend(infusions[index], "induction")
+    following = infusions[index + 1] if index + 1 < len(infusions) else None
+    return trends.benefit_of(REGISTRY["phq9"], infusion, following, points(*pairs), GRACE)
+
+
+class TestDaysOfBenefit:
+    def test_the_benefit_lasts_until_the_score_comes_back_within_the_mcid(self):
+        found = benefit([(-1, 20), (1, 12), (3, 10), (6, 16), (8, 18)])
+        assert (found.before, found.best_after, found.last_after) == (20, 10, 18)
+        assert (found.days_observed, found.days_of_benefit, found.still_improved) == (
+            8.0,
+            6.0,
+            False,
+        )
+
+    def test_an_improvement_of_exactly_the_mcid_still_counts(self):
+        found = benefit([(-1, 20), (2, 15), (5, 16)])
+        assert (found.days_of_benefit, found.still_improved) == (5.0, False)
+
+    def test_still_improved_when_the_next_infusion_comes_first(self):
+        found = benefit([(-1, 20), (2, 12), (9, 15)])
+        assert (found.days_of_benefit, found.still_improved) == (None, True)
+
+    def test_no_benefit_seen_is_zero_days(self):
+        assert benefit([(-1, 20), (2, 17)]).days_of_benefit == 0.0
+
+    def test_scores_after_the_next_infusion_belong_to_it(self):
+        found = benefit([(-1, 20), (2, 12), (11, 19)])
+        assert (found.last_after, found.still_improved) == (12, True)
+        second = benefit([(-1, 20), (2, 12), (11, 19)], index=1)
+        assert (second.before, second.last_after) == (12, 19)
+
+    def test_no_score_before_the_infusion(self):
+        found = benefit([(2, 12), (5, 14)])
+        assert (found.before, found.days_of_benefit, found.still_improved) == (None, None, None)
+
+    def test_no_score_after_the_infusion(self):
+        found = benefit([(-1, 20)])
+        assert (found.before, found.best_after, found.days_of_benefit) == (20, None, None)
+
+
+class TestDurability:
+    def benefits(self, *days: float | None) -> list[trends.Benefit]:
+        infusions = given(*range(len(days)))
+        return [
+            trends.Benefit(trends.InfusionInTrend(i, "maintenance"), 20, 10, 15, 5.0, d, d is None)
+            for i, d in zip(infusions, days, strict=True)
+        ]
+
+    def test_the_median_of_the_last_three(self):
+        found = trends.durability_of(REGISTRY["phq9"], self.benefits(4.0, 9.0, 10.0, 8.0))
+        assert (found.median_days_of_benefit, found.infusions_counted) == (9.0, 3)
+        assert found.summary.startswith("The benefit of recent infusions lasted about 9 days")
+
+    def test_infusions_still_improved_are_not_counted(self):
+        found = trends.durability_of(REGISTRY["phq9"], self.benefits(6.0, None, 7.0))
+        assert (found.median_days_of_benefit, found.infusions_counted) == (6.5, 2)
+
+    def test_nothing_faded_yet(self):
+        found = trends.durability_of(REGISTRY["phq9"], self.benefits(None))
+        assert found.median_days_of_benefit is None
+        assert found.summary == "The benefit of recent infusions lasted until the next one."
+
+
+def course(induction: int = 6) -> Course:
+    return Course(id=uuid.uuid4(), status="active", induction_infusions=induction)
+
+
+def trend_of(pairs, infusion_days, *, key="phq9", induction=6) -> trends.Trend:
+    check_ins = [check_in(total, day, key) for day, total in pairs]
+    return trends.build(REGISTRY[key], course(induction), check_ins, given(*infusion_days), GRACE)
+
+
+def kinds(trend: trends.Trend) -> list[str]:
+    return [signal.kind for signal in trend.signals]
+
+
+class TestEarlyNonImprovement:
+    INDUCTION = (0, 2, 4, 7, 9, 11)
+
+    @pytest.mark.parametrize("key", ["phq9", "gad7"])
+    def test_under_20_percent_after_the_4th_infusion(self, key):
+        found = trend_of([(-1, 20), (7.5, 17)], self.INDUCTION[:4], key=key)
+        assert kinds(found) == ["early_non_improvement"]
+        assert "A prompt to review, not a conclusion" in found.signals[0].rule
+
+    def test_20_percent_is_enough(self):
+        assert kinds(trend_of([(-1, 20), (7.5, 16)], self.INDUCTION[:4])) == []
+
+    def test_not_before_the_4th_infusion(self):
+        assert kinds(trend_of([(-1, 20), (6, 19)], self.INDUCTION[:3])) == []
+
+    def test_or_14_days_after_the_first(self):
+        assert kinds(trend_of([(-1, 20), (14, 19)], (0, 5, 10))) == ["early_non_improvement"]
+        assert kinds(trend_of([(-1, 20), (13.9, 19)], (0, 5, 10))) == []
+
+    def test_never_for_pcl5(self):
+        assert kinds(trend_of([(-1, 50), (7.5, 49)], self.INDUCTION[:4], key="pcl5")) == []
+
+    def test_only_during_induction(self):
+        found = trend_of([(-1, 20), (8, 19)], (0, 2, 4, 7), induction=3)
+        assert "early_non_improvement" not in kinds(found)
+
+
+class TestWaning:
+    def test_worse_than_the_best_since_the_last_infusion_by_the_mcid(self):
+        found = trend_of([(-1, 20), (11, 6), (14, 11)], (0, 5, 10), induction=2)
+        assert kinds(found) == ["waning"]
+        assert found.signals[0].check_in_ids[1] == found.latest.id
+
+    def test_one_point_under_the_mcid(self):
+        assert kinds(trend_of([(-1, 20), (11, 6), (14, 10)], (0, 5, 10), induction=2)) == []
+
+    def test_not_in_induction(self):
+        assert "waning" not in kinds(trend_of([(-1, 20), (11, 6), (14, 11)], (0, 5, 10)))
+
+
+class TestRelapse:
+    def test_response_then_two_check_ins_that_no_longer_meet_it(self):
+        found = trend_of([(-1, 20), (10, 9), (20, 12), (30, 14)], (0, 2, 4))
+        assert kinds(found) == ["relapse"]
+
+    def test_one_of_the_last_two_still_responding(self):
+        assert kinds(trend_of([(-1, 20), (10, 9), (20, 12), (30, 10)], (0, 2, 4))) == []
+
+    def test_two_check_ins_after_baseline_are_not_enough(self):
+        assert kinds(trend_of([(-1, 20), (10, 9), (20, 12)], (0, 2, 4))) == []
+
+    def test_never_responded(self):
+        assert kinds(trend_of([(-1, 20), (10, 11), (20, 12), (30, 14)], (0, 2, 4))) == []
+
+
+def test_phases_are_summarised_in_order():
+    found = trend_of([(-1, 20), (1, 14), (3, 12), (12, 9)], (0, 2, 4, 11), induction=3)
+    assert [(p.phase, p.count, p.mean, p.min, p.max, p.last) for p in found.phases] == [
+        ("baseline", 1, 20.0, 20, 20, 20),
+        ("induction", 2, 13.0, 12, 14, 12),
+        ("maintenance", 1, 9.0, 9, 9, 9),
+    ]
+
+
+def test_a_baseline_and_no_more_gives_no_change():
+    found = trend_of([(-1, 20)], (0,))
+    assert found.change == trends.Change(0, 0.0)
+    assert isinstance(found.baseline, Baseline) and found.latest is found.baseline.check_in
