@@ -271,35 +271,10 @@ def build(
     points = [Point(c, context_of(c.completed_at, course, infusions, grace)) for c in check_ins]
     # A baseline is a course's (PRODUCT.md §3): without a course there is none.
     baseline = choose_baselines(check_ins, infusions, grace).get(definition.key) if course else None
-    shown = [
-        p
-        for p in points
-        if (since is None or p.check_in.completed_at >= since)
-        and (until is None or p.check_in.completed_at < until)
-    ]
+    shown = [p for p in points if within(p.check_in.completed_at, since, until)]
     latest = shown[-1].check_in if shown else None
-    in_trend = (
-        [
-            InfusionInTrend(
-                i, infusion_phase(i.number, course.induction_infusions, i.phase_override)
-            )
-            for i in infusions
-        ]
-        if course
-        else []
-    )
-    benefits = [
-        benefit_of(
-            definition,
-            infusion,
-            infusions[n + 1] if n + 1 < len(infusions) else None,
-            points,
-            grace,
-        )
-        for n, infusion in enumerate(in_trend)
-    ]
-    status = Status()
-    change = None
+    benefits = benefits_of(definition, course, points, infusions, grace)
+    status, change = Status(), None
     if baseline is not None and latest is not None:
         status = status_of(definition, baseline.check_in.total, latest.total)
         change = change_of(baseline.check_in.total, latest.total)
@@ -312,11 +287,35 @@ def build(
         status=status,
         points=shown,
         phases=phase_summaries(shown),
-        infusions=in_trend,
+        infusions=[b.infusion for b in benefits],
         by_infusion=benefits,
         durability=durability_of(definition, benefits),
     )
     return with_signals(trend, points, infusions, grace)
+
+
+def within(instant: dt.datetime, since: dt.datetime | None, until: dt.datetime | None) -> bool:
+    return (since is None or instant >= since) and (until is None or instant < until)
+
+
+def benefits_of(
+    definition: Definition,
+    course: Course | None,
+    points: list[Point],
+    infusions: list[GivenInfusion],
+    grace: dt.timedelta,
+) -> list[Benefit]:
+    """Each completed infusion of the course, with how long its benefit lasted."""
+    if course is None:
+        return []
+    found = []
+    for n, infusion in enumerate(infusions):
+        phase = infusion_phase(infusion.number, course.induction_infusions, infusion.phase_override)
+        following = infusions[n + 1] if n + 1 < len(infusions) else None
+        found.append(
+            benefit_of(definition, InfusionInTrend(infusion, phase), following, points, grace)
+        )
+    return found
 
 
 def _name(definition: Definition) -> str:

@@ -181,6 +181,7 @@ def world(client, auth, clinic, clinician, admin, patient, make_user, course_api
         "clinic_id": clinic.id,
         "user_id": colleague.id,
         "key": "phq9",
+        "questionnaire": "phq9",
     }
     etags = {
         "course_id": course_api.course(course).headers["ETag"],

@@ -38,6 +38,33 @@ def thresholds(definition: Definition) -> dict:
     }
 
 
+def present_point(point: trend_service.Point) -> dict:
+    return {
+        "check_in_id": point.check_in.id,
+        "completed_at": point.check_in.completed_at,
+        "total": point.check_in.total,
+        "severity": point.check_in.severity,
+        "phase": point.context.phase,
+        "infusion_number": point.context.infusion_number,
+        "days_since_infusion": point.context.days_since_infusion,
+        "flags": point.check_in.flags,
+    }
+
+
+def present_benefit(benefit: trend_service.Benefit) -> dict:
+    return {
+        "infusion_number": benefit.infusion.infusion.number,
+        "administered_at": benefit.infusion.infusion.administered_at,
+        "phase": benefit.infusion.phase,
+        "before": benefit.before,
+        "best_after": benefit.best_after,
+        "last_after": benefit.last_after,
+        "days_observed": benefit.days_observed,
+        "days_of_benefit": benefit.days_of_benefit,
+        "still_improved": benefit.still_improved,
+    }
+
+
 class TrendBody(TypedDict):
     questionnaire: str
     course_id: uuid.UUID | None
@@ -79,19 +106,7 @@ def present_trend(trend: trend_service.Trend, *, with_signals: bool) -> TrendBod
         change=vars(trend.change) if trend.change else None,
         status=vars(trend.status),
         thresholds=thresholds(trend.definition),
-        points=[
-            {
-                "check_in_id": p.check_in.id,
-                "completed_at": p.check_in.completed_at,
-                "total": p.check_in.total,
-                "severity": p.check_in.severity,
-                "phase": p.context.phase,
-                "infusion_number": p.context.infusion_number,
-                "days_since_infusion": p.context.days_since_infusion,
-                "flags": p.check_in.flags,
-            }
-            for p in trend.points
-        ],
+        points=[present_point(p) for p in trend.points],
         phases=[vars(phase) for phase in trend.phases],
         infusions=[
             {
@@ -101,20 +116,7 @@ def present_trend(trend: trend_service.Trend, *, with_signals: bool) -> TrendBod
             }
             for i in trend.infusions
         ],
-        by_infusion=[
-            {
-                "infusion_number": b.infusion.infusion.number,
-                "administered_at": b.infusion.infusion.administered_at,
-                "phase": b.infusion.phase,
-                "before": b.before,
-                "best_after": b.best_after,
-                "last_after": b.last_after,
-                "days_observed": b.days_observed,
-                "days_of_benefit": b.days_of_benefit,
-                "still_improved": b.still_improved,
-            }
-            for b in trend.by_infusion
-        ],
+        by_infusion=[present_benefit(b) for b in trend.by_infusion],
         durability=vars(trend.durability),
     )
     if with_signals:
