@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint format openapi bench mutate clean
+.PHONY: run test check lint format openapi bench mutate report-screenshot clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ openapi: $(STAMP)
 mutate: $(STAMP)
 	$(BIN)/mutmut run --max-children $(or $(MUTATE_JOBS),2) || true
 	$(BIN)/python tests/mutation_report.py
+
+## Regenerate docs/report.png from the demo clinic (needs Debian's chromium).
+report-screenshot: $(STAMP)
+	$(BIN)/python docs/report_screenshot.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis mutants

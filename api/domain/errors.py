@@ -41,6 +41,12 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class NotAcceptable(DomainError):
+    status = 406
+    type = "not-acceptable"
+    title = "Not acceptable"
+
+
 class Invalid(DomainError):
     status = 422
     type = "validation-error"

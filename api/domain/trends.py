@@ -17,14 +17,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.domain import schedule
 from api.domain.access import Actor, get_patient, sees_signals
-from api.domain.alerts import AlertRecord
-from api.domain.alerts import records as alert_records
 from api.domain.errors import NotFound
 from api.domain.questionnaires import Definition
 from api.domain.rules import Rules
-from api.domain.schedule import DueItem
 from api.domain.timeline import (
     Baseline,
     Context,
@@ -37,8 +33,7 @@ from api.domain.timeline import (
     given_infusions,
     infusion_phase,
 )
-from api.domain.wording import progress_sentence
-from api.models import Alert, CheckIn, Course, Patient
+from api.models import CheckIn, Course, Patient
 
 # Signals (CLINICAL.md "Signals"): prompts to review, never alerts, never shown to patients.
 EARLY_INSTRUMENTS = ("phq9", "gad7")
@@ -46,7 +41,6 @@ EARLY_AFTER_INFUSIONS = 4
 EARLY_AFTER_DAYS = 14
 EARLY_MIN_IMPROVEMENT = 0.20
 RECENT_INFUSIONS = 3
-OPEN_ALERTS_SHOWN = 20
 
 
 @dataclass(frozen=True)
@@ -205,8 +199,9 @@ def benefit_of(
     grace: dt.timedelta,
 ) -> Benefit:
     """One infusion's benefit (a pure function). Its window runs from the infusion to the next
-    one; the benefit lasts until the first score within the minimal important difference of
-    the score before the infusion (0 days when the first score already is: no benefit seen)."""
+    one. The benefit begins with the first score at least the minimal important difference
+    better than the score before the infusion, and lasts until a later score comes back within
+    it. A window with no such improvement has no measurable benefit: no days, not improved."""
     given_at = infusion.infusion.administered_at
     before = [p for p in points if not given_before(given_at, p.check_in.completed_at, grace)]
     after = [
@@ -223,13 +218,16 @@ def benefit_of(
         return Benefit(infusion, pre, None, None, None, None, None)
     totals = [p.check_in.total for p in after]
     observed = days_between(given_at, after[-1].check_in.completed_at)
-    mcid = definition.change["mcid"]["points"]
     if pre is None:
         return Benefit(infusion, None, min(totals), totals[-1], observed, None, None)
-    faded = next((p for p in after if pre - p.check_in.total < mcid), None)
+    mcid = definition.change["mcid"]["points"]
+    improved = next((n for n, p in enumerate(after) if pre - p.check_in.total >= mcid), None)
+    if improved is None:
+        return Benefit(infusion, pre, min(totals), totals[-1], observed, None, False)
+    faded = next((p for p in after[improved:] if pre - p.check_in.total < mcid), None)
     if faded is None:
         return Benefit(infusion, pre, min(totals), totals[-1], observed, None, True)
-    lasted = 0.0 if faded is after[0] else days_between(given_at, faded.check_in.completed_at)
+    lasted = days_between(given_at, faded.check_in.completed_at)
     return Benefit(infusion, pre, min(totals), totals[-1], observed, lasted, False)
 
 
@@ -500,77 +498,3 @@ def trend(
         until=until,
     )
     return built if sees_signals(actor) else dataclasses.replace(built, signals=[])
-
-
-@dataclass(frozen=True)
-class InstrumentSummary:
-    trend: Trend
-    sentence: str
-
-
-@dataclass(frozen=True)
-class Summary:
-    """A patient at a glance: every instrument answered in the current course, the course
-    itself, what is due next and, for clinicians, open alerts (signals are in the trends)."""
-
-    patient: Patient
-    course: Course | None
-    phase: str | None
-    infusion_count: int
-    instruments: list[InstrumentSummary]
-    due: list[DueItem]
-    open_alerts: list[AlertRecord] | None
-
-
-def summary(
-    session: Session, rules: Rules, *, actor: Actor, patient_id: uuid.UUID, now: dt.datetime
-) -> Summary:
-    patient = get_patient(session, actor, patient_id)
-    course = choose_course(session, patient, None)
-    data = load(session, patient=patient, course=course)
-    instruments = []
-    for key in sorted(data.check_ins):
-        definition = rules.registry.get(key)
-        if definition is None:
-            continue
-        built = build(definition, course, data.check_ins[key], data.infusions, rules.in_chair_grace)
-        if not sees_signals(actor):
-            built = dataclasses.replace(built, signals=[])
-        instruments.append(InstrumentSummary(built, sentence_for(built)))
-    phase = context_of(now, course, data.infusions, rules.in_chair_grace).phase if course else None
-    _, due = schedule.due_items(session, rules.registry, patient=patient, at=now)
-    return Summary(
-        patient=patient,
-        course=course,
-        phase=phase,
-        infusion_count=len(data.infusions),
-        instruments=instruments,
-        due=[item for item in due if item.status != "done"],
-        open_alerts=open_alerts(session, rules, patient) if sees_signals(actor) else None,
-    )
-
-
-def sentence_for(trend: Trend) -> str:
-    baseline = trend.baseline.check_in if trend.baseline else None
-    after = (
-        sum(1 for p in trend.points if p.check_in.completed_at > baseline.completed_at)
-        if baseline
-        else 0
-    )
-    return progress_sentence(
-        trend.definition,
-        baseline=baseline.total if baseline else None,
-        latest=trend.latest.total if trend.latest else None,
-        after_baseline=after,
-        before_treatment=trend.baseline is not None and trend.baseline.source == "pre_infusion",
-    )
-
-
-def open_alerts(session: Session, rules: Rules, patient: Patient) -> list[AlertRecord]:
-    found = session.scalars(
-        select(Alert)
-        .where(Alert.patient_id == patient.id, Alert.status.in_(("open", "acknowledged")))
-        .order_by(Alert.priority_rank, Alert.last_received_at.desc(), Alert.id.desc())
-        .limit(OPEN_ALERTS_SHOWN)
-    )
-    return alert_records(session, rules.registry, list(found))

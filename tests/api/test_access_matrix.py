@@ -314,6 +314,20 @@ ROUTES = [
     ),
     (
         "GET",
+        "/v1/patients/<uuid:patient_id>/report",
+        lambda w: f"/v1/patients/{w.patient_a.id}/report",
+        None,
+        _statuses(401, 403, 403, 200, 404, 404, 403, 403),
+    ),
+    (
+        "GET",
+        "/v1/clinics/<uuid:clinic_id>/outcomes",
+        lambda w: f"/v1/clinics/{w.clinic.id}/outcomes?questionnaire=phq9",
+        None,
+        _statuses(401, 403, 403, 200, 200, 404, 200, 404),
+    ),
+    (
+        "GET",
         "/v1/audit-events",
         lambda w: "/v1/audit-events",
         None,

@@ -142,8 +142,13 @@ class TestDaysOfBenefit:
         found = benefit([(-1, 20), (2, 12), (9, 15)])
         assert (found.days_of_benefit, found.still_improved) == (None, True)
 
-    def test_no_benefit_seen_is_zero_days(self):
-        assert benefit([(-1, 20), (2, 17)]).days_of_benefit == 0.0
+    def test_no_improvement_of_the_mcid_is_no_measurable_benefit(self):
+        found = benefit([(-1, 20), (2, 17), (5, 16)])
+        assert (found.days_of_benefit, found.still_improved) == (None, False)
+
+    def test_a_late_improvement_starts_the_benefit(self):
+        found = benefit([(-1, 20), (1, 18), (3, 14), (7, 17)])
+        assert (found.days_of_benefit, found.still_improved) == (7.0, False)
 
     def test_scores_after_the_next_infusion_belong_to_it(self):
         found = benefit([(-1, 20), (2, 12), (11, 19)])

@@ -12,6 +12,7 @@ from api.auth import current_actor
 from api.context import identity_settings, request_session, rules
 from api.db import utcnow
 from api.domain import clinics as clinic_service
+from api.domain import outcomes as outcome_service
 from api.models import User
 from api.resources.clinics.schemas import (
     ClinicSchema,
@@ -21,6 +22,7 @@ from api.resources.clinics.schemas import (
     StaffSchema,
     StaffUpdateSchema,
 )
+from api.resources.trends.schemas import OutcomesArgsSchema, OutcomesSchema
 from api.smorest import Blueprint, audited
 
 blp = Blueprint("clinics", __name__, url_prefix="/v1/clinics", description="Clinics and staff")
@@ -160,3 +162,50 @@ def update_staff(args, clinic_id: uuid.UUID, user_id: uuid.UUID):
         now=utcnow(),
     )
     return present_staff(user)
+
+
+@blp.route("/<uuid:clinic_id>/outcomes", methods=["GET"])
+@audited("outcomes.read", "clinic")
+@blp.auth("clinician", "clinic_admin")
+@blp.arguments(OutcomesArgsSchema, location="query")
+@blp.response(200, OutcomesSchema)
+@blp.alt_response(404, response="NOT_FOUND")
+def clinic_outcomes(args, clinic_id: uuid.UUID):
+    """Cohort outcomes on one instrument; numbers about fewer than 5 patients withheld"""
+    note(resource_id=clinic_id)
+    found = outcome_service.outcomes(
+        request_session(),
+        rules(),
+        actor=current_actor(),
+        clinic_id=clinic_id,
+        questionnaire=args["questionnaire"],
+        since=args["since"],
+        until=args["until"],
+        suppress=args["suppress"],
+        now=utcnow(),
+    )
+    return {
+        "clinic_id": clinic_id,
+        "questionnaire": found.questionnaire,
+        "suppressed": found.suppressed,
+        "minimum_cell": outcome_service.MINIMUM_CELL,
+        "patients_with_baseline": found.with_baseline,
+        "patients_with_follow_up": found.with_follow_up,
+        "response": vars(found.response),
+        "remission": vars(found.remission),
+        "mean_change": {
+            "patients": found.mean_change.patients,
+            "mean": found.mean_change.mean,
+            "ci95_low": found.mean_change.low,
+            "ci95_high": found.mean_change.high,
+        },
+        "severity": {"baseline": found.severity_at_baseline, "latest": found.severity_latest},
+        "by_infusion": [
+            {"infusion_number": i.number, "patients": i.patients, "mean_total": i.mean_total}
+            for i in found.by_infusion
+        ],
+        "maintenance_benefit": {
+            "patients": found.benefit_patients,
+            "median_days_of_benefit": found.median_days_of_benefit,
+        },
+    }

@@ -6,14 +6,19 @@ import datetime as dt
 import uuid
 from typing import NotRequired, TypedDict
 
+from flask import Response, render_template, request
+
 from api.auditing import note
 from api.auth import current_actor
 from api.context import request_session, rules
 from api.db import utcnow
+from api.domain import overview
 from api.domain import trends as trend_service
+from api.domain.errors import NotAcceptable
 from api.domain.questionnaires import Definition
 from api.resources.alerts.routes import AlertBody
 from api.resources.alerts.routes import present as present_alert
+from api.resources.trends import charts
 from api.resources.trends.schemas import SummarySchema, TrendArgsSchema, TrendSchema
 from api.smorest import Blueprint, audited
 
@@ -169,7 +174,7 @@ def summary(patient_id: uuid.UUID):
     note(resource_id=patient_id, patient_ids=[patient_id])
     actor = current_actor()
     now = utcnow()
-    found = trend_service.summary(
+    found = overview.summary(
         request_session(), rules(), actor=actor, patient_id=patient_id, now=now
     )
     clinician = actor.role == "clinician"
@@ -201,3 +206,54 @@ def summary(patient_id: uuid.UUID):
     if found.open_alerts is not None:
         body["open_alerts"] = [present_alert(record) for record in found.open_alerts]
     return body
+
+
+REPORT_DOC = {
+    "200": {
+        "description": "A self-contained printable page (inline SVG, no external assets)",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
+}
+# The page loads nothing: its own styles and inline SVG only.
+REPORT_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
+)
+
+
+def yes_no(value: bool | None) -> str:
+    return "—" if value is None else "yes" if value else "no"
+
+
+def dash(value: object) -> object:
+    return "—" if value is None else value
+
+
+@blp.route("/<uuid:patient_id>/report", methods=["GET"])
+@audited("report.read", "patient")
+@blp.auth("clinician")
+@blp.doc(responses=REPORT_DOC)
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(406, response="NOT_ACCEPTABLE")
+def report(patient_id: uuid.UUID):
+    """The printable progress report: charts per instrument, status, signals, alerts, infusions"""
+    note(resource_id=patient_id, patient_ids=[patient_id])
+    accepted = request.accept_mimetypes
+    if accepted and accepted.best_match(["text/html", "application/pdf"]) != "text/html":
+        raise NotAcceptable(
+            "The report is an HTML page; print it to PDF from a browser (PDF is not produced "
+            "by the service).",
+            errors={"Accept": ["text/html"]},
+        )
+    found = overview.report(
+        request_session(), rules(), actor=current_actor(), patient_id=patient_id, now=utcnow()
+    )
+    page = render_template(
+        "report.html",
+        report=found,
+        sections=[
+            {"trend": trend, "chart": charts.chart(trend, found.as_of)} for trend in found.trends
+        ],
+        yes_no=yes_no,
+        dash=dash,
+    )
+    return Response(page, mimetype="text/html", headers={"Content-Security-Policy": REPORT_POLICY})

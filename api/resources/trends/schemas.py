@@ -3,7 +3,7 @@
 import marshmallow as ma
 
 from api.domain.schedule import PHASES
-from api.fields import Instant
+from api.fields import CalendarDate, Instant, QueryBoolean
 from api.resources.alerts.schemas import AlertSchema
 from api.resources.courses.schemas import DueItemSchema
 from api.smorest import Schema
@@ -181,3 +181,69 @@ class SummarySchema(Schema):
     open_alerts = ma.fields.List(
         ma.fields.Nested(AlertSchema), metadata={"description": "For clinicians only"}
     )
+
+
+class OutcomesArgsSchema(Schema):
+    questionnaire = ma.fields.String(required=True, metadata={"example": "phq9"})
+    since = CalendarDate(
+        load_default=None, data_key="from", metadata={"description": "Courses started from"}
+    )
+    until = CalendarDate(
+        load_default=None, data_key="to", metadata={"description": "Courses started before"}
+    )
+    suppress = QueryBoolean(
+        load_default=True,
+        metadata={
+            "description": "Withhold any number about fewer than 5 patients; only a clinic "
+            "admin may ask for false"
+        },
+    )
+
+
+class RateSchema(Schema):
+    patients = ma.fields.Integer(allow_none=True, required=True)
+    rate = ma.fields.Float(allow_none=True, required=True, metadata={"description": "0 to 1"})
+
+
+class MeanChangeSchema(Schema):
+    patients = ma.fields.Integer(allow_none=True, required=True)
+    mean = ma.fields.Float(allow_none=True, required=True)
+    ci95_low = ma.fields.Float(allow_none=True, required=True)
+    ci95_high = ma.fields.Float(allow_none=True, required=True)
+
+
+class AtInfusionSchema(Schema):
+    infusion_number = ma.fields.Integer(required=True)
+    patients = ma.fields.Integer(allow_none=True, required=True)
+    mean_total = ma.fields.Float(
+        allow_none=True,
+        required=True,
+        metadata={"description": "Mean of each patient's score before that infusion"},
+    )
+
+
+class SeveritySchema(Schema):
+    baseline = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(allow_none=True))
+    latest = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(allow_none=True))
+
+
+class BenefitSummarySchema(Schema):
+    patients = ma.fields.Integer(allow_none=True, required=True)
+    median_days_of_benefit = ma.fields.Float(allow_none=True, required=True)
+
+
+class OutcomesSchema(Schema):
+    clinic_id = ma.fields.UUID(required=True)
+    questionnaire = ma.fields.String(required=True)
+    suppressed = ma.fields.Boolean(
+        required=True, metadata={"description": "Numbers about fewer than 5 patients are null"}
+    )
+    minimum_cell = ma.fields.Integer(required=True)
+    patients_with_baseline = ma.fields.Integer(allow_none=True, required=True)
+    patients_with_follow_up = ma.fields.Integer(allow_none=True, required=True)
+    response = ma.fields.Nested(RateSchema, required=True)
+    remission = ma.fields.Nested(RateSchema, required=True)
+    mean_change = ma.fields.Nested(MeanChangeSchema, required=True)
+    severity = ma.fields.Nested(SeveritySchema, required=True)
+    by_infusion = ma.fields.List(ma.fields.Nested(AtInfusionSchema), required=True)
+    maintenance_benefit = ma.fields.Nested(BenefitSummarySchema, required=True)

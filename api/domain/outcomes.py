@@ -1,0 +1,258 @@
+"""Clinic outcomes for one instrument (PRODUCT.md §8): how many patients have a baseline and a
+follow-up, response and remission rates, mean change with its 95 % confidence interval,
+severity at baseline and now, the score at each infusion number, and how long benefit lasts in
+maintenance. Aggregated in SQL over the progress read model; no check-in is loaded.
+
+Each patient counts once, with their current course. Any number describing fewer than
+MINIMUM_CELL patients is withheld (None) unless a clinic admin asks for it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import Subquery, and_, case, func, select
+from sqlalchemy.orm import Session
+
+from api.domain import progress
+from api.domain.access import Actor, require_own_clinic, require_staff
+from api.domain.errors import NotFound
+from api.domain.rules import Rules
+from api.models import Course, CourseProgress, InfusionBenefit, Patient, PatientProgress
+
+MINIMUM_CELL = 5
+INFUSION_NUMBERS = range(1, 13)
+# Two-sided 95 % quantiles of Student's t for small samples; larger ones use the expansion in
+# t_quantile (within 0.001 of the exact value from 3 degrees of freedom on).
+T_95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+
+
+@dataclass(frozen=True)
+class Rate:
+    patients: int | None
+    rate: float | None
+
+
+@dataclass(frozen=True)
+class MeanChange:
+    patients: int | None
+    mean: float | None
+    low: float | None
+    high: float | None
+
+
+@dataclass(frozen=True)
+class AtInfusion:
+    number: int
+    patients: int | None
+    mean_total: float | None
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    questionnaire: str
+    suppressed: bool
+    with_baseline: int | None
+    with_follow_up: int | None
+    response: Rate
+    remission: Rate
+    mean_change: MeanChange
+    severity_at_baseline: dict[str, int | None]
+    severity_latest: dict[str, int | None]
+    by_infusion: list[AtInfusion]
+    median_days_of_benefit: float | None
+    benefit_patients: int | None
+
+
+def t_quantile(df: int) -> float:
+    """Student's t, two-sided 95 %, for `df` degrees of freedom."""
+    if df in T_95:
+        return T_95[df]
+    z = 1.959964
+    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+
+
+def mean_interval(
+    n: int, total: float, squares: float
+) -> tuple[float | None, float | None, float | None] | None:
+    """Mean and 95 % confidence interval from a count, a sum and a sum of squares."""
+    if n < 2:
+        return None
+    mean = total / n
+    variance = max(0.0, (squares - n * mean * mean) / (n - 1))
+    margin = t_quantile(n - 1) * math.sqrt(variance / n)
+    return round(mean, 1), round(mean - margin, 1), round(mean + margin, 1)
+
+
+def outcomes(
+    session: Session,
+    rules: Rules,
+    *,
+    actor: Actor,
+    clinic_id: uuid.UUID,
+    questionnaire: str,
+    since: dt.date | None,
+    until: dt.date | None,
+    suppress: bool,
+    now: dt.datetime,
+) -> Outcomes:
+    """The clinic's outcomes on one instrument, for its clinicians and admins; courses started
+    from `since` up to `until`. Only an admin may lift the suppression of small cells."""
+    require_staff(actor)
+    require_own_clinic(actor, clinic_id)
+    definition = rules.registry.get(questionnaire)
+    if definition is None:
+        raise NotFound("No such questionnaire.")
+    progress.refresh_stale(session, rules, Patient.clinic_id == clinic_id, now)
+    cohort = _cohort(clinic_id, questionnaire, since, until)
+    hide = suppress or actor.role != "clinic_admin"
+
+    def shown(patients: int) -> int | None:
+        return None if hide and patients < MINIMUM_CELL else patients
+
+    return Outcomes(
+        questionnaire=questionnaire,
+        suppressed=hide,
+        **_headline(session, cohort, shown),
+        severity_at_baseline=_severity(session, cohort, CourseProgress.baseline_severity, shown),
+        severity_latest=_severity(session, cohort, CourseProgress.latest_severity, shown),
+        by_infusion=_by_infusion(session, cohort, shown),
+        **_benefit(session, cohort, shown),
+    )
+
+
+def _cohort(
+    clinic_id: uuid.UUID, questionnaire: str, since: dt.date | None, until: dt.date | None
+) -> Subquery:
+    """Each patient's current course's progress on the instrument, in the clinic."""
+    stmt = (
+        select(CourseProgress)
+        .join(
+            PatientProgress,
+            and_(
+                PatientProgress.patient_id == CourseProgress.patient_id,
+                PatientProgress.course_id == CourseProgress.course_id,
+            ),
+        )
+        .join(Course, Course.id == CourseProgress.course_id)
+        .where(
+            CourseProgress.clinic_id == clinic_id,
+            CourseProgress.questionnaire == questionnaire,
+            CourseProgress.baseline_check_in_id.is_not(None),
+        )
+    )
+    if since is not None:
+        stmt = stmt.where(Course.started_on >= since)
+    if until is not None:
+        stmt = stmt.where(Course.started_on < until)
+    return stmt.subquery("cohort")
+
+
+def _headline(session: Session, cohort, shown) -> dict:
+    followed = cohort.c.latest_check_in_id != cohort.c.baseline_check_in_id
+    change = case((followed, cohort.c.change_absolute))
+    row = session.execute(
+        select(
+            func.count(),
+            func.count(change),
+            func.count(case((followed & cohort.c.response.is_not(None), 1))),
+            func.count(case((followed & cohort.c.response.is_(True), 1))),
+            func.count(case((followed & cohort.c.remission.is_not(None), 1))),
+            func.count(case((followed & cohort.c.remission.is_(True), 1))),
+            func.sum(change),
+            func.sum(change * change),
+        )
+    ).one()
+    baseline, follow_up, response_n, responders, remission_n, remitted, total, squares = row
+    interval = mean_interval(follow_up, float(total or 0), float(squares or 0))
+    if interval is None or shown(follow_up) is None:
+        interval = (None, None, None)
+    return {
+        "with_baseline": shown(baseline),
+        "with_follow_up": shown(follow_up),
+        "response": _rate(shown(response_n), responders, response_n),
+        "remission": _rate(shown(remission_n), remitted, remission_n),
+        "mean_change": MeanChange(shown(follow_up), *interval),
+    }
+
+
+def _rate(patients: int | None, count: int, of: int) -> Rate:
+    if patients is None or of == 0:
+        return Rate(patients, None)
+    return Rate(patients, round(count / of, 3))
+
+
+def _severity(session: Session, cohort, column, shown) -> dict[str, int | None]:
+    band = getattr(cohort.c, column.key)
+    rows = session.execute(select(band, func.count()).group_by(band).where(band.is_not(None)))
+    return {name: shown(count) for name, count in rows}
+
+
+def _by_infusion(session: Session, cohort, shown) -> list[AtInfusion]:
+    """Per infusion number, the score before that infusion: patients and mean."""
+    rows = dict(
+        (number, (patients, mean))
+        for number, patients, mean in session.execute(
+            select(
+                InfusionBenefit.number,
+                func.count(func.distinct(InfusionBenefit.patient_id)),
+                func.avg(InfusionBenefit.before),
+            )
+            .join(
+                cohort,
+                and_(
+                    cohort.c.course_id == InfusionBenefit.course_id,
+                    cohort.c.questionnaire == InfusionBenefit.questionnaire,
+                ),
+            )
+            .where(InfusionBenefit.before.is_not(None), InfusionBenefit.number <= 12)
+            .group_by(InfusionBenefit.number)
+        )
+    )
+    found = []
+    for number in INFUSION_NUMBERS:
+        patients, mean = rows.get(number, (0, None))
+        visible = shown(patients)
+        found.append(
+            AtInfusion(
+                number,
+                visible,
+                None if visible is None or mean is None else round(float(mean), 1),
+            )
+        )
+    return found
+
+
+def _benefit(session: Session, cohort, shown) -> dict:
+    """The median days of benefit of maintenance infusions, by window functions."""
+    measured = (
+        select(
+            InfusionBenefit.days_of_benefit.label("days"),
+            InfusionBenefit.patient_id,
+            func.row_number().over(order_by=InfusionBenefit.days_of_benefit).label("position"),
+            func.count().over().label("n"),
+        )
+        .join(
+            cohort,
+            and_(
+                cohort.c.course_id == InfusionBenefit.course_id,
+                cohort.c.questionnaire == InfusionBenefit.questionnaire,
+            ),
+        )
+        .where(InfusionBenefit.phase == "maintenance", InfusionBenefit.days_of_benefit.is_not(None))
+        .subquery("measured")
+    )
+    middle = (measured.c.position * 2 >= measured.c.n) & (
+        measured.c.position * 2 <= measured.c.n + 2
+    )
+    median = session.scalar(select(func.avg(measured.c.days)).where(middle))
+    patients = session.scalar(select(func.count(func.distinct(measured.c.patient_id)))) or 0
+    visible = shown(patients)
+    return {
+        "median_days_of_benefit": None
+        if visible is None or median is None
+        else round(float(median), 1),
+        "benefit_patients": visible,
+    }

@@ -1,0 +1,158 @@
+"""Clinic outcomes: on the demo clinic they equal a plain-Python recomputation from the trends
+of each patient's current course; numbers about fewer than five patients are withheld."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter
+
+import pytest
+from sqlalchemy import select
+
+from api.demo import DEMO_CLINIC_ID, load_demo
+from api.domain import trends
+from api.domain.outcomes import t_quantile
+from api.domain.progress import current_course
+from api.models import Course, Patient, User
+from tests.conftest import check_in_body
+
+
+@pytest.fixture
+def demo(app, session):
+    load_demo(
+        session, app.extensions["interval.identity"], app.extensions["interval.questionnaires"]
+    )
+    session.commit()
+    return session.scalar(select(User).where(User.email == "admin@demo.interval.test"))
+
+
+def recompute(app, session, key: str) -> dict:
+    """The outcomes from each patient's trend, the long way round."""
+    rules = app.extensions["interval.rules"]
+    definition = rules.registry[key]
+    found = []
+    for patient in session.scalars(select(Patient).where(Patient.clinic_id == DEMO_CLINIC_ID)):
+        courses = list(
+            session.scalars(
+                select(Course).where(Course.patient_id == patient.id).order_by(Course.starts_at)
+            )
+        )
+        course = current_course(courses)
+        data = trends.load(session, patient=patient, course=course, questionnaires=[key])
+        if key in data.check_ins:
+            found.append(
+                trends.build(
+                    definition, course, data.check_ins[key], data.infusions, rules.in_chair_grace
+                )
+            )
+    with_baseline = [t for t in found if t.baseline]
+    followed = [t for t in with_baseline if t.latest.id != t.baseline.check_in.id]
+    changes = [t.change.absolute for t in followed]
+    mean = statistics.fmean(changes)
+    margin = t_quantile(len(changes) - 1) * statistics.stdev(changes) / math.sqrt(len(changes))
+    responders = [t.status.response for t in followed if t.status.response is not None]
+    remitters = [t.status.remission for t in followed if t.status.remission is not None]
+    before = {}
+    for t in with_baseline:
+        for b in t.by_infusion:
+            if b.before is not None and b.infusion.infusion.number <= 12:
+                before.setdefault(b.infusion.infusion.number, []).append(b.before)
+    maintenance = [
+        b.days_of_benefit
+        for t in with_baseline
+        for b in t.by_infusion
+        if b.infusion.phase == "maintenance" and b.days_of_benefit is not None
+    ]
+    return {
+        "patients_with_baseline": len(with_baseline),
+        "patients_with_follow_up": len(followed),
+        "response": round(sum(responders) / len(responders), 3),
+        "remission": round(sum(remitters) / len(remitters), 3),
+        "mean": round(mean, 1),
+        "ci": (round(mean - margin, 1), round(mean + margin, 1)),
+        "baseline_bands": Counter(t.baseline.check_in.severity for t in with_baseline),
+        "latest_bands": Counter(t.latest.severity for t in with_baseline),
+        "by_infusion": {n: (len(v), round(statistics.fmean(v), 1)) for n, v in before.items()},
+        "median_days": round(statistics.median(maintenance), 1),
+    }
+
+
+def test_demo_outcomes_equal_a_plain_recomputation(app, client, auth, session, demo):
+    response = client.get(
+        f"/v1/clinics/{DEMO_CLINIC_ID}/outcomes?questionnaire=phq9&suppress=false",
+        headers=auth(demo),
+    )
+    body = response.get_json()
+    expected = recompute(app, session, "phq9")
+    assert body["suppressed"] is False
+    assert body["patients_with_baseline"] == expected["patients_with_baseline"] >= 25
+    assert body["patients_with_follow_up"] == expected["patients_with_follow_up"]
+    assert body["response"]["rate"] == expected["response"]
+    assert body["remission"]["rate"] == expected["remission"]
+    assert body["mean_change"]["mean"] == expected["mean"]
+    assert (body["mean_change"]["ci95_low"], body["mean_change"]["ci95_high"]) == expected["ci"]
+    assert body["severity"]["baseline"] == dict(expected["baseline_bands"])
+    assert body["severity"]["latest"] == dict(expected["latest_bands"])
+    by_number = {
+        row["infusion_number"]: (row["patients"], row["mean_total"]) for row in body["by_infusion"]
+    }
+    for number, (patients, mean) in expected["by_infusion"].items():
+        assert by_number[number] == (patients, mean)
+    assert body["maintenance_benefit"]["median_days_of_benefit"] == expected["median_days"]
+
+
+def test_demo_outcomes_are_not_all_withheld(client, auth, session, demo):
+    body = client.get(
+        f"/v1/clinics/{DEMO_CLINIC_ID}/outcomes?questionnaire=phq9", headers=auth(demo)
+    ).get_json()
+    assert body["suppressed"] is True
+    assert body["response"]["rate"] is not None and body["mean_change"]["mean"] is not None
+    assert body["maintenance_benefit"]["median_days_of_benefit"] is not None
+
+
+@pytest.fixture
+def small_clinic(clock, clinic, clinician, make_patient, course_api, submit):
+    for n in range(3):
+        someone = make_patient(clinic, care_team=(clinician,))
+        course = course_api.start(someone, started_on="2026-10-01")
+        course_api.infuse(course, "2026-10-03T15:00:00+00:00")
+        submit(
+            someone, check_in_body(completed_at="2026-10-02T12:00:00+00:00", i1=3, i2=3, i3=3, i4=3)
+        )
+        submit(someone, check_in_body(completed_at="2026-11-02T12:00:00+00:00", i1=n))
+
+
+def test_small_cells_are_withheld(client, auth, clinic, clinician, small_clinic):
+    body = client.get(
+        f"/v1/clinics/{clinic.id}/outcomes?questionnaire=phq9", headers=auth(clinician)
+    ).get_json()
+    assert body["suppressed"] is True
+    assert body["patients_with_baseline"] is None and body["response"] == {
+        "patients": None,
+        "rate": None,
+    }
+    assert body["mean_change"]["mean"] is None
+
+
+def test_an_admin_may_see_them(client, auth, clinic, admin, small_clinic):
+    body = client.get(
+        f"/v1/clinics/{clinic.id}/outcomes?questionnaire=phq9&suppress=false", headers=auth(admin)
+    ).get_json()
+    assert body["suppressed"] is False and body["patients_with_baseline"] == 3
+    assert body["response"] == {"patients": 3, "rate": 1.0}
+
+
+def test_a_clinician_may_not(client, auth, clinic, clinician, small_clinic):
+    body = client.get(
+        f"/v1/clinics/{clinic.id}/outcomes?questionnaire=phq9&suppress=false",
+        headers=auth(clinician),
+    ).get_json()
+    assert body["suppressed"] is True and body["patients_with_baseline"] is None
+
+
+def test_an_unknown_questionnaire(client, auth, clinic, admin):
+    response = client.get(
+        f"/v1/clinics/{clinic.id}/outcomes?questionnaire=bdi2", headers=auth(admin)
+    )
+    assert response.status_code == 404
