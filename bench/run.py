@@ -25,6 +25,7 @@ from api.domain import courses, identity
 from api.domain.access import Actor
 from api.domain.rules import Rules
 from api.migrate import upgrade
+from api.models import Clinic, Patient
 
 
 def seed(app, patients: int) -> dict:
@@ -98,7 +99,78 @@ def seed(app, patients: int) -> dict:
             ],
         }
         session.commit()
-        return {"patients": [p.id for p, _ in patient_rows], "tokens": tokens}
+        return {
+            "clinic_id": clinic.id,
+            "patients": [p.id for p, _ in patient_rows],
+            "tokens": tokens,
+        }
+
+
+LONG_DAYS = 730
+
+
+def seed_long_history(app, world: dict) -> dict:
+    """One more patient: two years of daily pain ratings and weekly PHQ-9, GAD-7 and PCL-5
+    (about 1,040 check-ins) over a course of induction and monthly maintenance; and a clinician
+    with every patient of the clinic on their panel."""
+    database = app.extensions["interval.db"]
+    registry = app.extensions["interval.questionnaires"]
+    settings = app.extensions["interval.identity"]
+    rules = Rules(registry)
+    now = utcnow()
+    start = now - dt.timedelta(days=LONG_DAYS)
+    with database.session() as session:
+        clinic = session.get_one(Clinic, world["clinic_id"])
+        clinician = factories.user(session, clinic, "clinician")
+        for patient_id in world["patients"]:
+            factories.join_care_team(session, session.get_one(Patient, patient_id), clinician)
+        account = factories.user(session, clinic, "patient")
+        patient = factories.patient(session, clinic, account=account, care_team=[clinician])
+        actor = Actor(clinician.id, "clinician", clinic.id)
+        course = courses.create_course(
+            session,
+            rules,
+            actor=actor,
+            patient_id=patient.id,
+            indications=["chronic_pain", "depression", "anxiety", "ptsd"],
+            started_on=start.date(),
+            induction_infusions=6,
+            plan=None,
+            now=start,
+        ).course
+        days = [2, 4, 6, 9, 11, 13, *range(41, LONG_DAYS, 28)]
+        for day in days:
+            courses.record_infusion(
+                session,
+                rules,
+                actor=actor,
+                course_id=course.id,
+                now=now,
+                fields={
+                    "status": "completed",
+                    "dose_mg_per_kg": 0.5,
+                    "administered_at": start + dt.timedelta(days=day, hours=15),
+                },
+            )
+        rows = [
+            (registry["pain"], {"1": 4 + day % 4}, start + dt.timedelta(days=day, hours=20))
+            for day in range(1, LONG_DAYS)
+        ]
+        for key, top in (("phq9", 14), ("gad7", 12), ("pcl5", 45)):
+            rows += [
+                (
+                    registry[key],
+                    factories.answers_summing_to(
+                        registry[key], top - (week % 5), {"9": 0} if key == "phq9" else None
+                    ),
+                    start + dt.timedelta(days=7 * week + 1, hours=9),
+                )
+                for week in range(LONG_DAYS // 7)
+            ]
+        count = factories.bulk_check_ins(session, patient, account.id, rows)
+        token = identity.start_session(session, settings, user=clinician, now=now).access_token
+        session.commit()
+        return {"patient": patient.id, "check_ins": count, "token": token}
 
 
 def timed(label: str, iterations: int, call) -> dict:
@@ -117,6 +189,45 @@ def timed(label: str, iterations: int, call) -> dict:
         "p95": samples[int(len(samples) * 0.95) - 1],
         "mean": statistics.fmean(samples),
     }
+
+
+def long_history_scenarios(client, long: dict, n: int, patients: int) -> list[dict]:
+    """Trends of the two-year patient, and the panel of every patient in the clinic."""
+    panel = {"Authorization": f"Bearer {long['token']}"}
+    base = f"/v1/patients/{long['patient']}"
+    first = timed(
+        f"GET panel sort=attention, {patients} patients, first (refreshes all)",
+        1,
+        lambda i: client.get("/v1/patients?sort=attention&limit=200", headers=panel),
+    )
+    return [
+        first,
+        timed(
+            f"GET panel sort=attention, {patients} patients",
+            max(10, n // 10),
+            lambda i: client.get("/v1/patients?sort=attention&limit=200", headers=panel),
+        ),
+        timed(
+            f"GET trend pain ({long['check_ins']} check-ins in the course)",
+            max(10, n // 5),
+            lambda i: client.get(f"{base}/trends/pain", headers=panel),
+        ),
+        timed(
+            "GET trend phq9 (same patient)",
+            max(10, n // 5),
+            lambda i: client.get(f"{base}/trends/phq9", headers=panel),
+        ),
+        timed(
+            "GET summary (same patient)",
+            max(10, n // 10),
+            lambda i: client.get(f"{base}/summary", headers=panel),
+        ),
+        timed(
+            "GET report (same patient)",
+            max(10, n // 10),
+            lambda i: client.get(f"{base}/report", headers=panel),
+        ),
+    ]
 
 
 def main() -> None:
@@ -142,6 +253,7 @@ def main() -> None:
         upgrade(connection)
     started = time.perf_counter()
     world = seed(app, args.patients)
+    long = seed_long_history(app, world)
     seeded = time.perf_counter() - started
     client = app.test_client()
     clinician = {"Authorization": f"Bearer {world['tokens']['clinician']}"}
@@ -212,6 +324,7 @@ def main() -> None:
             max(10, n // 10),
             lambda i: client.get("/v1/patients?overdue=true", headers=clinician),
         ),
+        *long_history_scenarios(client, long, n, len(world["patients"]) + 1),
     ]
     dialect = app.extensions["interval.db"].dialect
     print(

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from api.domain import schedule
 from api.domain.rules import Rules
-from api.domain.timeline import GivenInfusion, course_id_at, plausible_dates
+from api.domain.timeline import GivenInfusion, course_for, plausible_dates
 from api.domain.trends import Trend, build
 from api.models import (
     CheckIn,
@@ -106,13 +106,14 @@ def load(session: Session, patient_ids: list[uuid.UUID]) -> Loaded:
         courses[course.patient_id].append(course)
     by_course: dict[uuid.UUID | None, list[CheckIn]] = defaultdict(list)
     recent: dict[uuid.UUID, list[CheckIn]] = defaultdict(list)
-    rows = session.execute(
-        select(CheckIn, course_id_at(CheckIn.patient_id, CheckIn.completed_at))
+    rows = session.scalars(
+        select(CheckIn)
         .where(CheckIn.patient_id.in_(patient_ids), CheckIn.status == "final")
         .order_by(CheckIn.completed_at, CheckIn.id)
     )
-    for check_in, course_id in rows:
-        by_course[course_id].append(check_in)
+    for check_in in rows:
+        owner = course_for(check_in.completed_at, courses[check_in.patient_id])
+        by_course[owner.id if owner else None].append(check_in)
         recent[check_in.patient_id].append(check_in)
     given: dict[uuid.UUID, list[GivenInfusion]] = defaultdict(list)
     scheduled: dict[uuid.UUID, list[Infusion]] = defaultdict(list)

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from api.domain.access import Actor, get_patient
 from api.domain.registry import Registry
 from api.domain.timeline import (
-    course_id_at,
+    belonging,
+    courses_of,
     infusion_phase,
     local_midnight,
     plausible_dates,
@@ -336,23 +337,26 @@ def load_timeline(
     scheduled = sorted(
         (i for i in infusions if i.status == "scheduled"), key=lambda i: (i.scheduled_for, i.id)
     )
-    rows = session.execute(
-        select(CheckIn, course_id_at(CheckIn.patient_id, CheckIn.completed_at) == course.id)
-        .where(
-            CheckIn.patient_id == patient.id,
-            CheckIn.status == "final",
-            CheckIn.questionnaire.in_(questionnaires),
-            CheckIn.completed_at >= course.window_start - SPACING_LOOK_BACK,
+    recent = list(
+        session.scalars(
+            select(CheckIn)
+            .where(
+                CheckIn.patient_id == patient.id,
+                CheckIn.status == "final",
+                CheckIn.questionnaire.in_(questionnaires),
+                CheckIn.completed_at >= course.window_start - SPACING_LOOK_BACK,
+            )
+            .order_by(CheckIn.completed_at)
         )
-        .order_by(CheckIn.completed_at)
-    ).all()
+    )
+    courses = courses_of(session, [patient.id])[patient.id]
     return CourseState(
         course,
         patient.timezone,
         list(enumerate(completed, start=1)),
         scheduled,
-        check_ins=[check_in for check_in, in_course in rows if in_course],
-        recent=[check_in for check_in, _ in rows],
+        check_ins=belonging(recent, course, courses),
+        recent=recent,
     )
 
 

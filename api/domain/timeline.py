@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ScalarSelect, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.models import CheckIn, Course, Infusion
@@ -123,35 +123,41 @@ def infusion_numbers(session: Session, course_id: uuid.UUID) -> dict[uuid.UUID, 
     return {i.id: i.number for i in given_infusions(session, [course_id])[course_id]}
 
 
-def course_id_at(patient_id, instant):
-    """The id of the course an instant belongs to: the course whose span (start to end; no end
-    while active) holds it; failing that, the nearest later course whose 30-day look-back holds
-    it; failing that, the latest course that ended before it (its follow-up). Takes values or
-    columns, so one rule serves rows and queries (correlated only in WHERE clauses, which
-    SQLite requires)."""
+def course_for(instant: dt.datetime, courses: Sequence[Course]) -> Course | None:
+    """The course an instant belongs to, among a patient's courses (a pure function): the course
+    whose span (start to end; no end while active) holds it; failing that, the nearest later
+    course whose 30-day look-back holds it; failing that, the latest course that ended before
+    it (its follow-up)."""
 
-    def first(condition, *order) -> ScalarSelect:
-        return (
-            select(Course.id)
-            .where(Course.patient_id == patient_id, condition)
-            .order_by(*order)
-            .limit(1)
-            .scalar_subquery()
-        )
+    def latest(found: list[Course]) -> Course:
+        return max(found, key=lambda c: (c.starts_at, c.id))
 
-    latest = (Course.starts_at.desc(), Course.id.desc())
-    return func.coalesce(
-        first(
-            (Course.starts_at <= instant) & (Course.ends_at.is_(None) | (instant < Course.ends_at)),
-            *latest,
-        ),
-        first(
-            (Course.window_start <= instant) & (instant < Course.starts_at),
-            Course.starts_at,
-            Course.id,
-        ),
-        first(Course.ends_at <= instant, *latest),
-    )
+    in_span = [
+        c for c in courses if c.starts_at <= instant and (c.ends_at is None or instant < c.ends_at)
+    ]
+    if in_span:
+        return latest(in_span)
+    ahead = [c for c in courses if c.window_start <= instant < c.starts_at]
+    if ahead:
+        return min(ahead, key=lambda c: (c.starts_at, c.id))
+    ended = [c for c in courses if c.ends_at is not None and c.ends_at <= instant]
+    return latest(ended) if ended else None
+
+
+def courses_of(session: Session, patient_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Course]]:
+    """Every course of these patients, by patient, in one query."""
+    found: dict[uuid.UUID, list[Course]] = {patient_id: [] for patient_id in patient_ids}
+    if found:
+        for course in session.scalars(select(Course).where(Course.patient_id.in_(found))):
+            found[course.patient_id].append(course)
+    return found
+
+
+def belonging(
+    check_ins: Iterable[CheckIn], course: Course, courses: Sequence[Course]
+) -> list[CheckIn]:
+    """The check-ins that belong to `course`, among the patient's `courses`."""
+    return [c for c in check_ins if course_for(c.completed_at, courses) is course]
 
 
 def last_given(
@@ -196,30 +202,16 @@ def context_of(
 def contexts(
     session: Session, check_ins: list[CheckIn], *, grace: dt.timedelta
 ) -> dict[uuid.UUID, Context]:
-    """The context of each check-in, in three queries however many there are."""
+    """The context of each check-in, in two queries however many there are."""
     if not check_ins:
         return {}
-    placed: dict[uuid.UUID, uuid.UUID | None] = {
-        row.id: row.course_id
-        for row in session.execute(
-            select(
-                CheckIn.id,
-                course_id_at(CheckIn.patient_id, CheckIn.completed_at).label("course_id"),
-            ).where(CheckIn.id.in_([c.id for c in check_ins]))
-        )
-    }
-    course_ids = {course_id for course_id in placed.values() if course_id is not None}
-    courses = (
-        {c.id: c for c in session.scalars(select(Course).where(Course.id.in_(course_ids)))}
-        if course_ids
-        else {}
-    )
-    given = given_infusions(session, course_ids)
+    courses = courses_of(session, {c.patient_id for c in check_ins})
+    placed = {c.id: course_for(c.completed_at, courses[c.patient_id]) for c in check_ins}
+    given = given_infusions(session, {course.id for course in placed.values() if course})
     found = {}
     for check_in in check_ins:
-        course_id = placed.get(check_in.id)
-        course = courses.get(course_id) if course_id else None
-        infusions = given.get(course_id, []) if course_id else []
+        course = placed[check_in.id]
+        infusions = given[course.id] if course else []
         found[check_in.id] = context_of(check_in.completed_at, course, infusions, grace)
     return found
 
@@ -257,17 +249,19 @@ def baselines(
         CheckIn.patient_id == course.patient_id,
         CheckIn.status == "final",
         CheckIn.completed_at >= course.window_start,
-        course_id_at(CheckIn.patient_id, CheckIn.completed_at) == course.id,
     )
     if questionnaires:
         stmt = stmt.where(CheckIn.questionnaire.in_(questionnaires))
-    check_ins = list(session.scalars(stmt.order_by(CheckIn.completed_at, CheckIn.id)))
-    return choose_baselines(check_ins, given_infusions(session, [course.id])[course.id], grace)
+    found = session.scalars(stmt.order_by(CheckIn.completed_at, CheckIn.id))
+    courses = courses_of(session, [course.patient_id])[course.patient_id]
+    mine = belonging(found, course, courses)
+    return choose_baselines(mine, given_infusions(session, [course.id])[course.id], grace)
 
 
 def course_of(session: Session, check_in: CheckIn) -> Course | None:
-    course_id = session.scalar(select(course_id_at(check_in.patient_id, check_in.completed_at)))
-    return session.get(Course, course_id) if course_id else None
+    return course_for(
+        check_in.completed_at, courses_of(session, [check_in.patient_id])[check_in.patient_id]
+    )
 
 
 def baseline_for(session: Session, check_in: CheckIn, *, grace: dt.timedelta) -> Baseline | None:

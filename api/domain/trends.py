@@ -25,9 +25,10 @@ from api.domain.timeline import (
     Baseline,
     Context,
     GivenInfusion,
+    belonging,
     choose_baselines,
     context_of,
-    course_id_at,
+    courses_of,
     days_between,
     given_before,
     given_infusions,
@@ -457,14 +458,14 @@ def load(
 ) -> CourseData:
     stmt = select(CheckIn).where(CheckIn.patient_id == patient.id, CheckIn.status == "final")
     if course is not None:
-        stmt = stmt.where(
-            CheckIn.completed_at >= course.window_start,
-            course_id_at(CheckIn.patient_id, CheckIn.completed_at) == course.id,
-        )
+        stmt = stmt.where(CheckIn.completed_at >= course.window_start)
     if questionnaires:
         stmt = stmt.where(CheckIn.questionnaire.in_(questionnaires))
+    found = list(session.scalars(stmt.order_by(CheckIn.completed_at, CheckIn.id)))
+    if course is not None:
+        found = belonging(found, course, courses_of(session, [patient.id])[patient.id])
     grouped: dict[str, list[CheckIn]] = {}
-    for check_in in session.scalars(stmt.order_by(CheckIn.completed_at, CheckIn.id)):
+    for check_in in found:
         grouped.setdefault(check_in.questionnaire, []).append(check_in)
     infusions = given_infusions(session, [course.id])[course.id] if course else []
     return CourseData(patient, course, grouped, infusions)
