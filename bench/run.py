@@ -17,6 +17,8 @@ import tempfile
 import time
 import uuid
 
+from sqlalchemy import bindparam, select, update
+
 from api import factories
 from api.app import create_app
 from api.db import utcnow
@@ -25,7 +27,7 @@ from api.domain import courses, identity
 from api.domain.access import Actor
 from api.domain.rules import Rules
 from api.migrate import upgrade
-from api.models import Clinic, Patient
+from api.models import CheckIn, Clinic, Course, Infusion, Patient
 
 
 def seed(app, patients: int) -> dict:
@@ -191,41 +193,81 @@ def timed(label: str, iterations: int, call) -> dict:
     }
 
 
-def long_history_scenarios(client, long: dict, n: int, patients: int) -> list[dict]:
-    """Trends of the two-year patient, and the panel of every patient in the clinic."""
+def settle(app, before: dt.timedelta = dt.timedelta(minutes=2)) -> None:
+    """Move every arrival and change `before` into the past, as if the clinic had been quiet
+    since: the progress read model then treats what it computed as current (progress.MARGIN)."""
+    with app.extensions["interval.db"].engine.begin() as connection:
+        for column in (CheckIn.received_at, Infusion.updated_at, Course.changed_at):
+            table = column.class_.__table__
+            rows = connection.execute(select(table.c.id, column)).all()
+            moved = [{"row": id_, "at": at - before} for id_, at in rows]
+            statement = update(table).where(table.c.id == bindparam("row"))
+            connection.execute(statement.values({column.key: bindparam("at")}), moved)
+
+
+def panel_scenarios(app, client, long: dict, world: dict, n: int) -> list[dict]:
+    """The panel of every patient in the clinic: its first view, which computes everyone's
+    progress; a view after a quiet spell; and views while ten patients have just answered."""
     panel = {"Authorization": f"Bearer {long['token']}"}
-    base = f"/v1/patients/{long['patient']}"
+    patients = len(world["patients"]) + 1
+    url = "/v1/patients?sort=attention&limit=200"
     first = timed(
-        f"GET panel sort=attention, {patients} patients, first (refreshes all)",
+        f"GET panel sort=attention, {patients} patients, first view (computes all)",
         1,
-        lambda i: client.get("/v1/patients?sort=attention&limit=200", headers=panel),
+        lambda i: client.get(url, headers=panel),
     )
+    settle(app)
+    quiet = timed(
+        f"GET panel sort=attention, {patients} patients, nothing new",
+        max(10, n // 10),
+        lambda i: client.get(url, headers=panel),
+    )
+    phq9 = app.extensions["interval.questionnaires"]["phq9"]
+    for k in range(10):
+        headers = {"Authorization": f"Bearer {world['tokens']['patients'][k]}"}
+        response = client.post(
+            f"/v1/patients/{world['patients'][k]}/check-ins",
+            headers=headers,
+            json={
+                "id": str(uuid.uuid4()),
+                "questionnaire": "phq9",
+                "answers": factories.answers_summing_to(phq9, 7, {"9": 0}),
+                "completed_at": utcnow().isoformat(),
+            },
+        )
+        assert response.status_code == 201, response.get_data(as_text=True)
+    busy = timed(
+        f"GET panel sort=attention, {patients} patients, 10 answered in the last minute",
+        max(10, n // 10),
+        lambda i: client.get(url, headers=panel),
+    )
+    return [first, quiet, busy]
+
+
+def long_history_scenarios(client, long: dict, n: int) -> list[dict]:
+    """Trends, summary and report of the two-year patient."""
+    headers = {"Authorization": f"Bearer {long['token']}"}
+    base = f"/v1/patients/{long['patient']}"
     return [
-        first,
-        timed(
-            f"GET panel sort=attention, {patients} patients",
-            max(10, n // 10),
-            lambda i: client.get("/v1/patients?sort=attention&limit=200", headers=panel),
-        ),
         timed(
             f"GET trend pain ({long['check_ins']} check-ins in the course)",
             max(10, n // 5),
-            lambda i: client.get(f"{base}/trends/pain", headers=panel),
+            lambda i: client.get(f"{base}/trends/pain", headers=headers),
         ),
         timed(
             "GET trend phq9 (same patient)",
             max(10, n // 5),
-            lambda i: client.get(f"{base}/trends/phq9", headers=panel),
+            lambda i: client.get(f"{base}/trends/phq9", headers=headers),
         ),
         timed(
             "GET summary (same patient)",
             max(10, n // 10),
-            lambda i: client.get(f"{base}/summary", headers=panel),
+            lambda i: client.get(f"{base}/summary", headers=headers),
         ),
         timed(
             "GET report (same patient)",
             max(10, n // 10),
-            lambda i: client.get(f"{base}/report", headers=panel),
+            lambda i: client.get(f"{base}/report", headers=headers),
         ),
     ]
 
@@ -324,7 +366,8 @@ def main() -> None:
             max(10, n // 10),
             lambda i: client.get("/v1/patients?overdue=true", headers=clinician),
         ),
-        *long_history_scenarios(client, long, n, len(world["patients"]) + 1),
+        *long_history_scenarios(client, long, n),
+        *panel_scenarios(app, client, long, world, n),
     ]
     dialect = app.extensions["interval.db"].dialect
     print(

@@ -24,6 +24,7 @@ from api.domain.rules import Rules
 from api.domain.timeline import GivenInfusion, course_for, plausible_dates
 from api.domain.trends import Trend, build
 from api.models import (
+    SCORES_ONLY,
     CheckIn,
     Course,
     CourseProgress,
@@ -110,6 +111,7 @@ def load(session: Session, patient_ids: list[uuid.UUID]) -> Loaded:
         select(CheckIn)
         .where(CheckIn.patient_id.in_(patient_ids), CheckIn.status == "final")
         .order_by(CheckIn.completed_at, CheckIn.id)
+        .options(SCORES_ONLY)
     )
     for check_in in rows:
         owner = course_for(check_in.completed_at, courses[check_in.patient_id])

@@ -20,7 +20,7 @@ from api.domain.timeline import (
     local_midnight,
     plausible_dates,
 )
-from api.models import CheckIn, Course, Infusion, Patient
+from api.models import SCORES_ONLY, CheckIn, Course, Infusion, Patient
 
 RULE_TYPES = ("at_baseline", "before_each_infusion", "after_each_infusion", "every_n_days")
 PHASES = ("baseline", "induction", "maintenance", "follow_up")
@@ -347,6 +347,7 @@ def load_timeline(
                 CheckIn.completed_at >= course.window_start - SPACING_LOOK_BACK,
             )
             .order_by(CheckIn.completed_at)
+            .options(SCORES_ONLY)
         )
     )
     courses = courses_of(session, [patient.id])[patient.id]

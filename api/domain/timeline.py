@@ -7,6 +7,7 @@ without any recomputation step.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
@@ -163,10 +164,13 @@ def belonging(
 def last_given(
     infusions: list[GivenInfusion], at: dt.datetime, grace: dt.timedelta
 ) -> GivenInfusion | None:
-    """The latest infusion given before `at`. One given less than `grace` earlier does not
-    count yet: a form filled in the chair during an infusion describes the time before it."""
-    given = [i for i in infusions if given_before(i.administered_at, at, grace)]
-    return given[-1] if given else None
+    """The latest infusion given before `at` (`infusions` in time order). One given less than
+    `grace` earlier does not count yet: a form filled in the chair during an infusion describes
+    the time before it."""
+    count = bisect.bisect_left(
+        infusions, True, key=lambda i: not given_before(i.administered_at, at, grace)
+    )
+    return infusions[count - 1] if count else None
 
 
 def given_before(administered_at: dt.datetime, at: dt.datetime, grace: dt.timedelta) -> bool:

@@ -8,6 +8,7 @@ a higher total is worse."""
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import datetime as dt
 import statistics
@@ -15,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from api.domain.access import Actor, get_patient, sees_signals
 from api.domain.errors import NotFound
@@ -311,10 +312,21 @@ def benefits_of(
     for n, infusion in enumerate(infusions):
         phase = infusion_phase(infusion.number, course.induction_infusions, infusion.phase_override)
         following = infusions[n + 1] if n + 1 < len(infusions) else None
+        # Only the last score before the infusion and those up to the next one count.
+        start = points_before(points, infusion.administered_at, grace)
+        end = points_before(points, following.administered_at, grace) if following else None
+        window = points[max(start - 1, 0) : end]
         found.append(
-            benefit_of(definition, InfusionInTrend(infusion, phase), following, points, grace)
+            benefit_of(definition, InfusionInTrend(infusion, phase), following, window, grace)
         )
     return found
+
+
+def points_before(points: list[Point], given_at: dt.datetime, grace: dt.timedelta) -> int:
+    """How many of the points (in time order) come before an infusion given at `given_at`."""
+    return bisect.bisect_left(
+        points, True, key=lambda p: given_before(given_at, p.check_in.completed_at, grace)
+    )
 
 
 def _name(definition: Definition) -> str:
@@ -373,9 +385,7 @@ def waning(
     infusion = next((i for i in infusions if i.number == number), None)
     if infusion is None:
         return None
-    since = [
-        p for p in points if given_before(infusion.administered_at, p.check_in.completed_at, grace)
-    ]
+    since = points[points_before(points, infusion.administered_at, grace) :]
     best = min(since, key=lambda p: p.check_in.total)
     worse = latest.check_in.total - best.check_in.total
     mcid = definition.change["mcid"]["points"]
@@ -461,7 +471,10 @@ def load(
         stmt = stmt.where(CheckIn.completed_at >= course.window_start)
     if questionnaires:
         stmt = stmt.where(CheckIn.questionnaire.in_(questionnaires))
-    found = list(session.scalars(stmt.order_by(CheckIn.completed_at, CheckIn.id)))
+    stmt = stmt.order_by(CheckIn.completed_at, CheckIn.id).options(
+        defer(CheckIn.answers, raiseload=True)
+    )
+    found = list(session.scalars(stmt))
     if course is not None:
         found = belonging(found, course, courses_of(session, [patient.id])[patient.id])
     grouped: dict[str, list[CheckIn]] = {}

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, load_only, mapped_column
 
 from api.db import Base, id_column
 
@@ -45,3 +45,16 @@ class CheckIn(Base):
     entered_in_error_at: Mapped[dt.datetime | None]
     entered_in_error_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     entered_in_error_reason: Mapped[str | None] = mapped_column(Text)
+
+
+# A loader option for reading many check-ins' scores (trends, progress, what is due): the
+# answers and details stay in the database; touching them raises instead of loading row by row.
+SCORES_ONLY = load_only(
+    CheckIn.id,
+    CheckIn.patient_id,
+    CheckIn.questionnaire,
+    CheckIn.total,
+    CheckIn.severity,
+    CheckIn.completed_at,
+    raiseload=True,
+)
