@@ -30,7 +30,7 @@ def openapi_settings(docs_enabled: bool) -> dict:
     settings = {
         "API_TITLE": "Interval",
         "API_VERSION": API_VERSION,
-        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_VERSION": "3.1.0",
         "OPENAPI_URL_PREFIX": "/" if docs_enabled else None,
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "/docs",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http
 import logging
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -20,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 from api.auditing import start_note
 from api.auth import authenticate
+from api.domain.courses import IfMatch
 from api.domain.errors import DomainError, Forbidden, PreconditionFailed
 from api.parsing import StrictParser
 from api.problems import (
@@ -110,12 +112,11 @@ class Api(flask_smorest.Api):
         else:
             detail = data.get("message") or error.description
         slug = "validation-error" if status == 422 else http.HTTPStatus(status).name.lower()
+        # The exception's own headers (a 405's Allow) and any a view attached.
+        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        headers.update(data.get("headers") or {})
         return problem(
-            status,
-            detail,
-            type_slug=slug.replace("_", "-"),
-            errors=errors,
-            headers=data.get("headers"),
+            status, detail, type_slug=slug.replace("_", "-"), errors=errors, headers=headers
         )
 
 
@@ -254,15 +255,19 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def if_match_version() -> int | None:
-    """The version named by If-Match; None when absent, -1 when it names nothing we issue."""
+def if_match() -> IfMatch | None:
+    """What If-Match names; None when the header is absent."""
     header = request.headers.get("If-Match")
     if header is None:
         return None
-    value = header.strip()
-    if value.startswith('"') and value.endswith('"') and value[1:-1].isdigit():
-        return int(value[1:-1])
-    return -1
+    tags = [tag.strip() for tag in header.split(",")]
+    if "*" in tags:
+        return IfMatch(any=True)
+    # Strong comparison: a weak tag (W/"3") or one we never issue matches nothing.
+    return IfMatch(versions=frozenset(int(t[1:-1]) for t in tags if STRONG_ETAG.fullmatch(t)))
+
+
+STRONG_ETAG = re.compile(r'"[0-9]{1,18}"')
 
 
 IF_MATCH_DOC = {
@@ -270,5 +275,6 @@ IF_MATCH_DOC = {
     "name": "If-Match",
     "required": True,
     "schema": {"type": "string"},
-    "description": "The ETag from your last read; 428 without it, 412 when it is stale.",
+    "description": "The ETag from your last read (or several, or `*` for whatever is current); "
+    "428 without it, 412 when none matches.",
 }

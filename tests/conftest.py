@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 import time_machine
+from hypothesis import HealthCheck, settings
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -27,6 +28,16 @@ TEST_SECRET = "test-signing-key-" + "k" * 50
 # A key production accepts: long, and of many distinct characters (never used to sign anything).
 PRODUCTION_SECRET = "Zq3vX8nR2tLw6yKb9mFh4sJd7pGc1aVe5uNx0oTi_-QzWrYkHlMeBgCfDjSaPn"
 POSTGRES = bool(os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"))
+
+# Under mutation testing (make mutate) every call is slower and each run must find the same
+# examples, so the property tests are derandomized and not timed.
+settings.register_profile(
+    "mutation",
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def pytest_collection_modifyitems(config, items):

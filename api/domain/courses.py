@@ -173,11 +173,24 @@ def get_course(session: Session, actor: Actor, course_id: uuid.UUID) -> Course:
     return get_patient_record(session, actor, Course, course_id, "Course")
 
 
-def check_version(current: int, expected: int | None) -> None:
-    """Optimistic concurrency: the caller must name the version it read (If-Match)."""
+@dataclass(frozen=True)
+class IfMatch:
+    """What an If-Match header named (RFC 9110 §13.1.1): any current version (`*`), or some
+    versions (a list of ETags; weak or malformed ones never match)."""
+
+    any: bool = False
+    versions: frozenset[int] = frozenset()
+
+    def admits(self, current: int) -> bool:
+        return self.any or current in self.versions
+
+
+def check_version(current: int, expected: IfMatch | None) -> None:
+    """Optimistic concurrency: the caller must name the version it read (If-Match). The
+    UPDATE checks the version again, so `*` still loses to a concurrent writer."""
     if expected is None:
         raise PreconditionRequired("Send If-Match with the ETag you read.")
-    if expected != current:
+    if not expected.admits(current):
         raise PreconditionFailed()
 
 
@@ -187,7 +200,7 @@ def update_course(
     *,
     actor: Actor,
     course_id: uuid.UUID,
-    expected_version: int | None,
+    expected_version: IfMatch | None,
     changes: dict,
     now: dt.datetime,
 ) -> CourseRecord:
@@ -326,7 +339,7 @@ def update_infusion(
     *,
     actor: Actor,
     infusion_id: uuid.UUID,
-    expected_version: int | None,
+    expected_version: IfMatch | None,
     changes: dict,
     now: dt.datetime,
 ) -> InfusionRecord:

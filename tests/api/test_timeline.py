@@ -248,6 +248,32 @@ class TestCourses:
         assert stale.status_code == 412
         assert course_api.course(course).get_json()["induction_infusions"] == 8
 
+    @pytest.mark.parametrize(
+        ("if_match", "status"),
+        [
+            ("*", 200),  # whatever is current (RFC 9110 §13.1.1)
+            ('"999", {current}', 200),  # any of a list
+            ('"999", "998"', 412),
+            ("W/{current}", 412),  # If-Match compares strongly: a weak tag never matches
+            ("{current}x", 412),
+            ("", 412),
+        ],
+    )
+    def test_if_match_star_lists_and_weak_tags(
+        self, client, auth, course_api, patient, clinician, if_match, status
+    ):
+        course = course_api.start(patient)
+        url = f"/v1/courses/{course['id']}"
+        current = course_api.course(course).headers["ETag"]
+        response = client.patch(
+            url,
+            json={"induction_infusions": 7},
+            headers={**auth(clinician), "If-Match": if_match.format(current=current)},
+        )
+        assert response.status_code == status
+        stored = course_api.course(course).get_json()["induction_infusions"]
+        assert stored == (7 if status == 200 else 6)
+
     def test_completing_needs_a_date(self, client, auth, course_api, patient, clinician):
         course = course_api.start(patient)
         response = client.patch(

@@ -24,7 +24,7 @@ from api.resources.courses.schemas import (
     InfusionSchema,
     InfusionUpdateSchema,
 )
-from api.smorest import Blueprint, audited, etag, if_match_version
+from api.smorest import Blueprint, audited, etag, if_match
 
 blp = Blueprint("courses", __name__, url_prefix="/v1", description="Treatment timeline")
 READERS = ("patient", "clinician")
@@ -210,7 +210,7 @@ class CourseById(MethodView):
             rules(),
             actor=current_actor(),
             course_id=course_id,
-            expected_version=if_match_version(),
+            expected_version=if_match(),
             changes=args,
             now=utcnow(),
         )
@@ -282,7 +282,7 @@ class InfusionById(MethodView):
             rules(),
             actor=current_actor(),
             infusion_id=infusion_id,
-            expected_version=if_match_version(),
+            expected_version=if_match(),
             changes=args,
             now=utcnow(),
         )
