@@ -292,14 +292,14 @@ class History:
                 "scheduled_for": following.replace(minute=0, second=0, microsecond=0),
             },
         )
-        # One patient synced a week of answers late, all at once.
+        # One patient synced three weeks of answers late, all at once.
         synced_late = index == 5
         for day in check_in_days(profile, self.rng):
             completed_at = start + dt.timedelta(days=day, hours=self.rng.uniform(8, 12) - 10)
             since = self.since_infusion(given, completed_at)
             total = profile.score(day, since, self.rng)
             item9 = 1 if profile.item9_day is not None and abs(day - profile.item9_day) < 1 else 0
-            late = synced_late and completed_at > self.now - dt.timedelta(days=8)
+            late = synced_late and completed_at > self.now - dt.timedelta(days=22)
             self.answer(profile, completed_at, total, item9, late)
 
     def infuse(self, course_id: uuid.UUID, administered_at: dt.datetime, number: int) -> None:

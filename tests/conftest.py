@@ -10,13 +10,14 @@ from collections.abc import Iterator
 import pytest
 import time_machine
 from hypothesis import HealthCheck, settings
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from api import auditing, factories
 from api.app import create_app
 from api.db import utcnow
+from api.demo import load_demo
 from api.domain import identity
 from api.migrate import upgrade
 from api.models import Clinic, Patient, User
@@ -379,3 +380,13 @@ def commit_fails(monkeypatch):
     """Every request's single commit fails from here on."""
     real = auditing.request_session
     monkeypatch.setattr(auditing, "request_session", lambda: CommitFails(real()))
+
+
+@pytest.fixture
+def demo(app, session) -> User:
+    """The demo clinic (`interval demo`), loaded into the test's transaction; its admin."""
+    load_demo(
+        session, app.extensions["interval.identity"], app.extensions["interval.questionnaires"]
+    )
+    session.commit()
+    return session.scalar(select(User).where(User.email == "admin@demo.interval.test"))

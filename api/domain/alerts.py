@@ -52,15 +52,24 @@ def deteriorated(
         return False
     latest = [c for c in recent if c.completed_at > baseline.check_in.completed_at]
     latest = latest[: sustained["ratings"]]
-    if len(latest) < sustained["ratings"] or all(c.id != check_in.id for c in latest):
+    if all(c.id != check_in.id for c in latest):
+        return False
+    return sustained_above(sustained, latest, baseline.check_in.total)
+
+
+def sustained_above(rule: dict, latest: list[CheckIn], reference: int) -> bool:
+    """The instrument's sustained rule (pain): the most recent ratings — `latest`, newest
+    first, as many as the rule counts — each at least its points above `reference`, and
+    spanning enough days. A pure function."""
+    if len(latest) < rule["ratings"]:
         return False
     # "Spanning at least 3 days": on 3 different days the patient saw, and at least 2 days
     # apart end to end (23:59 Monday to 00:01 Wednesday is not three days).
     spread = latest[0].completed_at - latest[-1].completed_at
     return (
-        all(c.total - baseline.check_in.total >= sustained["points"] for c in latest)
-        and len({local_date(c) for c in latest}) >= sustained["distinct_days"]
-        and spread >= dt.timedelta(days=sustained["distinct_days"] - 1)
+        all(c.total - reference >= rule["points"] for c in latest)
+        and len({local_date(c) for c in latest}) >= rule["distinct_days"]
+        and spread >= dt.timedelta(days=rule["distinct_days"] - 1)
     )
 
 

@@ -4,7 +4,8 @@ severity at baseline and now, the score at each infusion number, and how long be
 maintenance. Aggregated in SQL over the progress read model; no check-in is loaded.
 
 Each patient counts once, with their current course. Any number describing fewer than
-MINIMUM_CELL patients is withheld (None) unless a clinic admin asks for it."""
+MINIMUM_CELL patients, or that could be worked back from others, is withheld (None) unless a
+clinic admin asks for it."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from api.domain import progress
 from api.domain.access import Actor, require_own_clinic, require_staff
-from api.domain.errors import NotFound
+from api.domain.errors import Forbidden, NotFound
 from api.domain.rules import Rules
 from api.models import Course, CourseProgress, InfusionBenefit, Patient, PatientProgress
 
@@ -105,22 +106,54 @@ def outcomes(
     definition = rules.registry.get(questionnaire)
     if definition is None:
         raise NotFound("No such questionnaire.")
+    if not suppress and actor.role != "clinic_admin":
+        raise Forbidden("Only a clinic admin may see numbers about fewer than five patients.")
     progress.refresh_stale(session, rules, Patient.clinic_id == clinic_id, now)
     cohort = _cohort(clinic_id, questionnaire, since, until)
-    hide = suppress or actor.role != "clinic_admin"
-
-    def shown(patients: int) -> int | None:
-        return None if hide and patients < MINIMUM_CELL else patients
-
+    shown = Withholding(suppress)
+    headline = _headline(session, cohort, shown)
+    shown_total = headline["with_baseline"] is not None
     return Outcomes(
         questionnaire=questionnaire,
-        suppressed=hide,
-        **_headline(session, cohort, shown),
-        severity_at_baseline=_severity(session, cohort, CourseProgress.baseline_severity, shown),
-        severity_latest=_severity(session, cohort, CourseProgress.latest_severity, shown),
+        suppressed=suppress,
+        **headline,
+        severity_at_baseline=shown.bands(
+            _severity(session, cohort, CourseProgress.baseline_severity), shown_total
+        ),
+        severity_latest=shown.bands(
+            _severity(session, cohort, CourseProgress.latest_severity), shown_total
+        ),
         by_infusion=_by_infusion(session, cohort, shown),
         **_benefit(session, cohort, shown),
     )
+
+
+@dataclass(frozen=True)
+class Withholding:
+    """Small-cell suppression: a number about 1 to 4 patients is withheld (None), and so is any
+    number it could be worked back from — a rate whose responders or non-responders are that
+    few, and a second band when only one would be hidden from a total that is shown."""
+
+    active: bool
+
+    def small(self, patients: int) -> bool:
+        return self.active and 0 < patients < MINIMUM_CELL
+
+    def __call__(self, patients: int) -> int | None:
+        return None if self.small(patients) else patients
+
+    def rate(self, count: int, of: int) -> Rate:
+        if self.small(of):
+            return Rate(None, None)
+        if of == 0 or self.small(count) or self.small(of - count):
+            return Rate(of, None)
+        return Rate(of, round(count / of, 3))
+
+    def bands(self, counts: dict[str, int], total_shown: bool) -> dict[str, int | None]:
+        hidden = {name for name, n in counts.items() if self.small(n)}
+        if total_shown and len(hidden) == 1 and len(counts) > 1:
+            hidden.add(min((n, name) for name, n in counts.items() if name not in hidden)[1])
+        return {name: None if name in hidden else n for name, n in counts.items()}
 
 
 def _cohort(
@@ -150,7 +183,7 @@ def _cohort(
     return stmt.subquery("cohort")
 
 
-def _headline(session: Session, cohort, shown) -> dict:
+def _headline(session: Session, cohort, shown: Withholding) -> dict:
     followed = cohort.c.latest_check_in_id != cohort.c.baseline_check_in_id
     change = case((followed, cohort.c.change_absolute))
     row = session.execute(
@@ -172,25 +205,19 @@ def _headline(session: Session, cohort, shown) -> dict:
     return {
         "with_baseline": shown(baseline),
         "with_follow_up": shown(follow_up),
-        "response": _rate(shown(response_n), responders, response_n),
-        "remission": _rate(shown(remission_n), remitted, remission_n),
+        "response": shown.rate(responders, response_n),
+        "remission": shown.rate(remitted, remission_n),
         "mean_change": MeanChange(shown(follow_up), *interval),
     }
 
 
-def _rate(patients: int | None, count: int, of: int) -> Rate:
-    if patients is None or of == 0:
-        return Rate(patients, None)
-    return Rate(patients, round(count / of, 3))
-
-
-def _severity(session: Session, cohort, column, shown) -> dict[str, int | None]:
+def _severity(session: Session, cohort, column) -> dict[str, int]:
     band = getattr(cohort.c, column.key)
     rows = session.execute(select(band, func.count()).group_by(band).where(band.is_not(None)))
-    return {name: shown(count) for name, count in rows}
+    return {name: count for name, count in rows}
 
 
-def _by_infusion(session: Session, cohort, shown) -> list[AtInfusion]:
+def _by_infusion(session: Session, cohort, shown: Withholding) -> list[AtInfusion]:
     """Per infusion number, the score before that infusion: patients and mean."""
     rows = dict(
         (number, (patients, mean))
@@ -225,7 +252,7 @@ def _by_infusion(session: Session, cohort, shown) -> list[AtInfusion]:
     return found
 
 
-def _benefit(session: Session, cohort, shown) -> dict:
+def _benefit(session: Session, cohort, shown: Withholding) -> dict:
     """The median days of benefit of maintenance infusions, by window functions."""
     measured = (
         select(

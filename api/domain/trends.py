@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
 from api.domain.access import Actor, get_patient, sees_signals
+from api.domain.alerts import sustained_above
 from api.domain.errors import NotFound
 from api.domain.questionnaires import Definition
 from api.domain.rules import Rules
@@ -234,26 +235,51 @@ def benefit_of(
 
 
 def durability_of(definition: Definition, benefits: list[Benefit]) -> Durability:
-    """The median days of benefit over the last three infusions whose benefit has faded."""
-    measured = [b.days_of_benefit for b in benefits if b.days_of_benefit is not None]
-    recent = measured[-RECENT_INFUSIONS:]
+    """How long the benefit of recent infusions lasts: the median days of benefit over the last
+    three infusions with scores before and after them — maintenance infusions when there are
+    any (they set the interval; induction ones come days apart), else all."""
+    measured = [b for b in benefits if b.still_improved is not None]
+    maintenance = [b for b in measured if b.infusion.phase == "maintenance"]
+    recent = (maintenance or measured)[-RECENT_INFUSIONS:]
+    which = "maintenance infusions" if maintenance else "infusions"
     if not recent:
-        lasting = [b for b in benefits if b.still_improved]
-        summary = (
-            "The benefit of recent infusions lasted until the next one."
-            if lasting
-            else "Not enough check-ins between infusions yet to say how long the benefit lasts."
+        return Durability(None, 0, DURABILITY["not_enough"])
+    faded = [b.days_of_benefit for b in recent if b.days_of_benefit is not None]
+    lasting = [b for b in recent if b.still_improved]
+    if faded:
+        median = round(statistics.median(faded), 1)
+        summary = DURABILITY["median"].format(
+            which=which,
+            median=median,
+            counted=_last(len(faded), which),
+            name=definition.short_title,
         )
-        return Durability(None, 0, summary)
-    median = round(statistics.median(recent), 1)
-    count = len(recent)
-    infusions = "infusion" if count == 1 else f"{count} infusions"
-    return Durability(
-        median,
-        count,
-        f"The benefit of recent infusions lasted about {median:g} days "
-        f"(median of the last {infusions}, {definition.short_title}).",
-    )
+        without = len(recent) - len(faded) - len(lasting)
+        if without:
+            summary += " " + DURABILITY["some_without"].format(n=without, of=len(recent))
+        return Durability(median, len(faded), summary)
+    if not lasting:
+        return Durability(None, 0, DURABILITY["none"].format(last=_last(len(recent), which)))
+    if lasting == [benefits[-1]]:
+        return Durability(None, 0, DURABILITY["open"])
+    return Durability(None, 0, DURABILITY["until_next"].format(which=which))
+
+
+def _last(n: int, which: str) -> str:
+    """ "3 maintenance infusions", or "infusion" for one (after "the last")."""
+    return f"{n} {which}" if n > 1 else which.removesuffix("s")
+
+
+# What the durability summary says in each case (clinician-facing; tests/unit/test_trends.py).
+DURABILITY = {
+    "not_enough": "Not enough check-ins between infusions yet to say how long the benefit lasts.",
+    "median": "The benefit of recent {which} lasted about {median:g} days (median of the last "
+    "{counted}, {name}).",
+    "some_without": "{n} of the last {of} brought no measurable improvement.",
+    "none": "No measurable improvement after the last {last}.",
+    "open": "Improved since the latest infusion; too early to say how long the benefit lasts.",
+    "until_next": "The benefit of recent {which} lasted until the next one.",
+}
 
 
 def build(
@@ -275,7 +301,12 @@ def build(
     latest = shown[-1].check_in if shown else None
     benefits = benefits_of(definition, course, points, infusions, grace)
     status, change = Status(), None
-    if baseline is not None and latest is not None:
+    # A window (`until`) that ends before the baseline has nothing to compare with it.
+    if (
+        baseline is not None
+        and latest is not None
+        and latest.completed_at >= baseline.check_in.completed_at
+    ):
         status = status_of(definition, baseline.check_in.total, latest.total)
         change = change_of(baseline.check_in.total, latest.total)
     trend = Trend(
@@ -345,10 +376,12 @@ def early_non_improvement(
         return None
     latest = points[-1]
     base = baseline.check_in.total
+    # Below the response rule's minimum baseline (PHQ-9, GAD-7: 10) there is little to improve.
+    minimum = definition.change.get("response", {}).get("min_baseline", 1)
     if (
         latest.check_in.id == baseline.check_in.id
         or latest.context.phase != "induction"
-        or base <= 0
+        or base < max(minimum, 1)
     ):
         return None
     after_fourth = (latest.context.infusion_number or 0) >= EARLY_AFTER_INFUSIONS
@@ -377,7 +410,8 @@ def waning(
     definition: Definition, points: list[Point], infusions: list[GivenInfusion], grace: dt.timedelta
 ) -> Signal | None:
     """In maintenance, the latest score is worse than the best since the last infusion by at
-    least the minimal important difference."""
+    least the minimal important difference — for an instrument with a sustained rule (pain,
+    whose daily ratings swing), each of its most recent ratings, spanning its days."""
     if not points or points[-1].context.phase != "maintenance":
         return None
     latest = points[-1]
@@ -391,6 +425,11 @@ def waning(
     mcid = definition.change["mcid"]["points"]
     if worse < mcid:
         return None
+    sustained = definition.change.get("sustained_deterioration")
+    if sustained is not None:
+        newest = [p.check_in for p in reversed(since[-sustained["ratings"] :])]
+        if not sustained_above(sustained, newest, best.check_in.total):
+            return None
     return Signal(
         "waning",
         f"In maintenance, {_name(definition)} is {latest.check_in.total}, {worse} points worse "

@@ -26,7 +26,7 @@ SENTENCES = {
         "doing over time."
     ),
     "starting_point": (
-        "Your first {name} check-in of this course is your starting point. Your next check-ins "
+        "Your latest {name} check-in is your starting point for this course. Your next check-ins "
         "will show how things change."
     ),
     "meaningfully_lower": (

@@ -56,5 +56,6 @@ SCORES_ONLY = load_only(
     CheckIn.total,
     CheckIn.severity,
     CheckIn.completed_at,
+    CheckIn.completed_offset_minutes,
     raiseload=True,
 )

@@ -10,21 +10,12 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from api.demo import DEMO_CLINIC_ID, load_demo
+from api.demo import DEMO_CLINIC_ID
 from api.domain import trends
 from api.domain.outcomes import t_quantile
 from api.domain.progress import current_course
-from api.models import Course, Patient, User
+from api.models import Course, Patient
 from tests.conftest import check_in_body
-
-
-@pytest.fixture
-def demo(app, session):
-    load_demo(
-        session, app.extensions["interval.identity"], app.extensions["interval.questionnaires"]
-    )
-    session.commit()
-    return session.scalar(select(User).where(User.email == "admin@demo.interval.test"))
 
 
 def recompute(app, session, key: str) -> dict:
@@ -144,11 +135,47 @@ def test_an_admin_may_see_them(client, auth, clinic, admin, small_clinic):
 
 
 def test_a_clinician_may_not(client, auth, clinic, clinician, small_clinic):
-    body = client.get(
+    response = client.get(
         f"/v1/clinics/{clinic.id}/outcomes?questionnaire=phq9&suppress=false",
         headers=auth(clinician),
+    )
+    assert response.status_code == 403
+
+
+@pytest.fixture
+def six_patients(clock, clinic, clinician, make_patient, course_api, submit):
+    """Baselines: five moderate (12), one severe (22); one of the five responds (12 → 3), the
+    others fall by a point."""
+    moderate = {"i1": 3, "i2": 3, "i3": 3, "i4": 3}
+    severe = {**moderate, "i5": 3, "i6": 3, "i7": 3, "i8": 1}
+    for n in range(6):
+        someone = make_patient(clinic, care_team=(clinician,))
+        course = course_api.start(someone, started_on="2026-10-01")
+        course_api.infuse(course, "2026-10-03T15:00:00+00:00")
+        baseline = severe if n == 5 else moderate
+        submit(someone, check_in_body(completed_at="2026-10-02T12:00:00+00:00", **baseline))
+        later = {"i1": 3} if n == 0 else {**baseline, "i4": 2}
+        submit(someone, check_in_body(completed_at="2026-11-02T12:00:00+00:00", **later))
+
+
+def test_nothing_withheld_can_be_worked_back(client, auth, clinic, clinician, six_patients):
+    body = client.get(
+        f"/v1/clinics/{clinic.id}/outcomes?questionnaire=phq9", headers=auth(clinician)
     ).get_json()
-    assert body["suppressed"] is True and body["patients_with_baseline"] is None
+    assert body["patients_with_baseline"] == 6
+    # One responder of six: the rate would name them.
+    assert body["response"] == {"patients": 6, "rate": None}
+    # One severe baseline hidden, so its complement is hidden too (6 − 5 would give it away).
+    assert body["severity"]["baseline"] == {"moderate": None, "severe": None}
+    assert body["mean_change"]["mean"] is not None
+
+
+def test_the_same_numbers_unwithheld(client, auth, clinic, admin, six_patients):
+    body = client.get(
+        f"/v1/clinics/{clinic.id}/outcomes?questionnaire=phq9&suppress=false", headers=auth(admin)
+    ).get_json()
+    assert body["response"] == {"patients": 6, "rate": round(1 / 6, 3)}
+    assert body["severity"]["baseline"] == {"moderate": 5, "severe": 1}
 
 
 def test_an_unknown_questionnaire(client, auth, clinic, admin):

@@ -64,6 +64,13 @@ def test_a_pdf_is_not_produced_by_the_service(client, auth, patient, clinician, 
     assert response.status_code == 406 and response.mimetype == "application/problem+json"
 
 
+def test_html_is_served_whenever_it_is_acceptable(client, auth, patient, clinician, history):
+    response = get_report(
+        client, auth, patient, clinician, accept="application/pdf, text/html;q=0.1"
+    )
+    assert response.status_code == 200 and response.mimetype == "text/html"
+
+
 def test_every_value_is_escaped(client, auth, clinic, clinician, make_patient, course_api, submit):
     someone = make_patient(clinic, care_team=(clinician,), display_name="<script>x()</script>")
     course_api.start(someone)

@@ -102,7 +102,13 @@ def test_change_is_absolute_and_percent_to_one_decimal(baseline, latest, absolut
 
 
 def check_in(total: int, day: float, key: str = "phq9") -> CheckIn:
-    return CheckIn(id=uuid.uuid4(), questionnaire=key, total=total, completed_at=at(day))
+    return CheckIn(
+        id=uuid.uuid4(),
+        questionnaire=key,
+        total=total,
+        completed_at=at(day),
+        completed_offset_minutes=0,
+    )
 
 
 def given(*days: float) -> list[GivenInfusion]:
@@ -166,26 +172,83 @@ class TestDaysOfBenefit:
 
 
 class TestDurability:
-    def benefits(self, *days: float | None) -> list[trends.Benefit]:
-        infusions = given(*range(len(days)))
+    def benefits(self, *windows: float | str, phase: str = "maintenance") -> list[trends.Benefit]:
+        """Each window: days of benefit, "still" (still improved) or "none" (no improvement)."""
+        infusions = given(*range(len(windows)))
         return [
-            trends.Benefit(trends.InfusionInTrend(i, "maintenance"), 20, 10, 15, 5.0, d, d is None)
-            for i, d in zip(infusions, days, strict=True)
+            trends.Benefit(
+                trends.InfusionInTrend(i, phase),
+                20,
+                10,
+                15,
+                5.0,
+                w if isinstance(w, float) else None,
+                w == "still",
+            )
+            for i, w in zip(infusions, windows, strict=True)
         ]
 
-    def test_the_median_of_the_last_three(self):
-        found = trends.durability_of(REGISTRY["phq9"], self.benefits(4.0, 9.0, 10.0, 8.0))
-        assert (found.median_days_of_benefit, found.infusions_counted) == (9.0, 3)
-        assert found.summary.startswith("The benefit of recent infusions lasted about 9 days")
+    def summary(self, benefits) -> trends.Durability:
+        return trends.durability_of(REGISTRY["phq9"], benefits)
 
-    def test_infusions_still_improved_are_not_counted(self):
-        found = trends.durability_of(REGISTRY["phq9"], self.benefits(6.0, None, 7.0))
+    def test_the_median_of_the_last_three(self):
+        found = self.summary(self.benefits(4.0, 9.0, 10.0, 8.0))
+        assert (found.median_days_of_benefit, found.infusions_counted) == (9.0, 3)
+        assert found.summary == (
+            "The benefit of recent maintenance infusions lasted about 9 days (median of the last "
+            "3 maintenance infusions, PHQ-9)."
+        )
+
+    def test_maintenance_infusions_are_preferred(self):
+        induction = self.benefits(1.0, 1.5, 2.0, phase="induction")
+        found = self.summary([*induction, *self.benefits(12.0)])
+        assert (found.median_days_of_benefit, found.infusions_counted) == (12.0, 1)
+        assert "(median of the last maintenance infusion, PHQ-9)" in found.summary
+
+    def test_induction_infusions_when_there_is_no_maintenance_yet(self):
+        found = self.summary(self.benefits(1.0, 3.0, phase="induction"))
+        assert (found.median_days_of_benefit, found.infusions_counted) == (2.0, 2)
+        assert "recent infusions lasted about 2 days (median of the last 2 infusions" in (
+            found.summary
+        )
+
+    def test_windows_still_improved_are_not_counted(self):
+        found = self.summary(self.benefits(6.0, "still", 7.0))
         assert (found.median_days_of_benefit, found.infusions_counted) == (6.5, 2)
 
-    def test_nothing_faded_yet(self):
-        found = trends.durability_of(REGISTRY["phq9"], self.benefits(None))
+    def test_windows_without_improvement_are_said(self):
+        found = self.summary(self.benefits(6.0, "none", "none"))
+        assert found.median_days_of_benefit == 6.0
+        assert found.summary.endswith(" 2 of the last 3 brought no measurable improvement.")
+
+    def test_no_improvement_after_recent_infusions(self):
+        # The first infusion helped; the last three did not: never "lasted until the next".
+        found = self.summary(self.benefits("still", "none", "none", "none"))
         assert found.median_days_of_benefit is None
-        assert found.summary == "The benefit of recent infusions lasted until the next one."
+        assert found.summary == (
+            "No measurable improvement after the last 3 maintenance infusions."
+        )
+
+    def test_only_the_latest_window_is_improved_and_still_open(self):
+        found = self.summary(self.benefits("none", "none", "still"))
+        assert found.summary == (
+            "Improved since the latest infusion; too early to say how long the benefit lasts."
+        )
+
+    def test_benefit_lasted_until_the_next_infusion(self):
+        found = self.summary(self.benefits("still", "still", "none"))
+        assert found.median_days_of_benefit is None
+        assert found.summary == (
+            "The benefit of recent maintenance infusions lasted until the next one."
+        )
+
+    def test_not_enough_check_ins(self):
+        unmeasured = [
+            trends.Benefit(b.infusion, None, 10, 10, 2.0, None, None) for b in self.benefits("none")
+        ]
+        assert self.summary(unmeasured).summary == (
+            "Not enough check-ins between infusions yet to say how long the benefit lasts."
+        )
 
 
 def course(induction: int = 6) -> Course:
@@ -227,6 +290,13 @@ class TestEarlyNonImprovement:
         found = trend_of([(-1, 20), (8, 19)], (0, 2, 4, 7), induction=3)
         assert "early_non_improvement" not in kinds(found)
 
+    def test_not_from_a_baseline_below_the_response_minimum(self):
+        # PHQ-9 3 → 3 is not non-improvement: there was little to improve (min_baseline 10).
+        assert kinds(trend_of([(-1, 9), (7.5, 9)], self.INDUCTION[:4])) == []
+        assert kinds(trend_of([(-1, 10), (7.5, 9)], self.INDUCTION[:4])) == [
+            "early_non_improvement"
+        ]
+
 
 class TestWaning:
     def test_worse_than_the_best_since_the_last_infusion_by_the_mcid(self):
@@ -239,6 +309,24 @@ class TestWaning:
 
     def test_not_in_induction(self):
         assert "waning" not in kinds(trend_of([(-1, 20), (11, 6), (14, 11)], (0, 5, 10)))
+
+    # Pain: daily ratings swing, so its sustained rule applies (3 ratings, 3 days, 2 points).
+    def test_one_pain_rating_is_not_waning(self):
+        found = trend_of([(-1, 9), (11, 3), (12, 5)], (0, 5, 10), key="pain", induction=2)
+        assert kinds(found) == []
+
+    def test_three_pain_ratings_over_three_days_are(self):
+        pairs = [(-1, 9), (11, 3), (12, 5), (13, 6), (14, 5)]
+        found = trend_of(pairs, (0, 5, 10), key="pain", induction=2)
+        assert kinds(found) == ["waning"]
+
+    def test_three_pain_ratings_within_two_days_are_not(self):
+        pairs = [(-1, 9), (11, 3), (12, 5), (12.5, 6), (13, 5)]
+        assert kinds(trend_of(pairs, (0, 5, 10), key="pain", induction=2)) == []
+
+    def test_one_of_three_pain_ratings_back_near_the_best(self):
+        pairs = [(-1, 9), (11, 3), (12, 5), (13, 4), (14, 5)]
+        assert kinds(trend_of(pairs, (0, 5, 10), key="pain", induction=2)) == []
 
 
 class TestRelapse:
@@ -263,6 +351,13 @@ def test_phases_are_summarised_in_order():
         ("induction", 2, 13.0, 12, 14, 12),
         ("maintenance", 1, 9.0, 9, 9, 9),
     ]
+
+
+def test_a_window_that_ends_before_the_baseline_has_no_change_or_status():
+    check_ins = [check_in(8, -25), check_in(20, -1), check_in(9, 5)]
+    found = trends.build(REGISTRY["phq9"], course(), check_ins, given(0), GRACE, until=at(-10))
+    assert found.latest is check_ins[0] and found.baseline.check_in is check_ins[1]
+    assert found.change is None and found.status == trends.Status()
 
 
 def test_a_baseline_and_no_more_gives_no_change():

@@ -36,7 +36,7 @@ REGISTRY = load_registry()
             19,
             0,
             True,
-            "Your first PHQ-9 check-in of this course is your starting point. Your next "
+            "Your latest PHQ-9 check-in is your starting point for this course. Your next "
             "check-ins will show how things change.",
         ),
         (

@@ -237,8 +237,8 @@ def dash(value: object) -> object:
 def report(patient_id: uuid.UUID):
     """The printable progress report: charts per instrument, status, signals, alerts, infusions"""
     note(resource_id=patient_id, patient_ids=[patient_id])
-    accepted = request.accept_mimetypes
-    if accepted and accepted.best_match(["text/html", "application/pdf"]) != "text/html":
+    # HTML whenever the client accepts it at all (PDF may be preferred; it is not produced).
+    if request.accept_mimetypes and not request.accept_mimetypes.quality("text/html"):
         raise NotAcceptable(
             "The report is an HTML page; print it to PDF from a browser (PDF is not produced "
             "by the service).",
