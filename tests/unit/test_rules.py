@@ -355,3 +355,65 @@ class TestLooseEndorsement:
     def test_item_9(self, value, endorsed):
         flags = endorsed_safety_flags(REGISTRY["phq9"], {"9": value})
         assert (flags == ["suicidal_ideation"]) is endorsed
+
+
+class TestDefaultPlans:
+    """CLINICAL.md "Measurement and recall periods", spelled out."""
+
+    @staticmethod
+    def weekly(key: str, before: bool) -> list[dict]:
+        rules: list[dict] = [{"questionnaire": key, "type": "at_baseline"}]
+        if before:
+            rules.append({"questionnaire": key, "type": "before_each_infusion", "window_hours": 48})
+        rules.append(
+            {
+                "questionnaire": key,
+                "type": "every_n_days",
+                "days": 7,
+                "phases": ["induction", "maintenance"],
+            }
+        )
+        return rules
+
+    def test_each_indication(self):
+        assert schedule.default_plan(["depression"]) == self.weekly("phq9", before=True)
+        assert schedule.default_plan(["anxiety"]) == self.weekly("gad7", before=True)
+        assert schedule.default_plan(["ptsd"]) == self.weekly("pcl5", before=False)
+        assert schedule.default_plan(["chronic_pain"]) == [
+            {"questionnaire": "pain", "type": "every_n_days", "days": 1}
+        ]
+
+    def test_several_indications_in_order_without_repeats(self):
+        assert schedule.default_plan(["depression", "chronic_pain", "depression"]) == [
+            *self.weekly("phq9", before=True),
+            {"questionnaire": "pain", "type": "every_n_days", "days": 1},
+        ]
+
+
+class TestAfterEachInfusion:
+    RULE: schedule.PlanRule = {"questionnaire": "phq9", "type": "after_each_infusion"}
+
+    def test_a_day_after_for_a_day_by_default(self):
+        state = course_state(infusion_days=(0, 2))
+        item = schedule.after_each_infusion(self.RULE, state, T0 + dt.timedelta(days=3), "PHQ-9")
+        infusion = state.completed[1][1]
+        assert (item.due_from, item.due_by) == (
+            T0 + dt.timedelta(days=3),
+            T0 + dt.timedelta(days=4),
+        )
+        assert item.infusion_id == infusion.id and item.status == "due"
+        assert item.reason == "PHQ-9 24 hours after infusion 2 (Wednesday)"
+
+    def test_offset_and_window_from_the_rule(self):
+        rule: schedule.PlanRule = {**self.RULE, "offset_hours": 6, "window_hours": 12}
+        state = course_state(infusion_days=(0,))
+        item = schedule.after_each_infusion(rule, state, T0 + dt.timedelta(hours=7), "PHQ-9")
+        assert (item.due_from, item.due_by) == (
+            T0 + dt.timedelta(hours=6),
+            T0 + dt.timedelta(hours=18),
+        )
+        assert item.reason.startswith("PHQ-9 6 hours after infusion 1 (")
+
+    def test_nothing_before_the_first_infusion(self):
+        state = course_state()
+        assert schedule.after_each_infusion(self.RULE, state, T0, "PHQ-9") is None
