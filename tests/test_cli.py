@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 from click.testing import CliRunner
@@ -68,6 +69,45 @@ def test_create_clinic_refuses_a_short_password(env):
         ["create-clinic", "--name", "L", "--admin-email", "x@l.test", "--admin-password", "short"],
     )
     assert result.exit_code == 1 and "too short" in result.output
+
+
+def create_clinic(name: str, email: str):
+    return CliRunner().invoke(
+        main,
+        [
+            "create-clinic",
+            "--name",
+            name,
+            "--admin-email",
+            email,
+            "--admin-password",
+            "a long one!",
+        ],
+    )
+
+
+def test_create_clinic_refuses_a_taken_email(env):
+    assert create_clinic("Lakeside", "boss@lakeside.test").exit_code == 0
+    again = create_clinic("Hillside", "BOSS@lakeside.test")
+    assert again.exit_code == 1
+    assert "An account with this email already exists." in again.output
+    assert count(env, User.email == "boss@lakeside.test") == 1
+
+
+def test_the_new_clinic_and_its_admin(env):
+    printed = json.loads(create_clinic("Lakeside", "boss@lakeside.test").output.splitlines()[-1])
+    ids = {name: uuid.UUID(value) for name, value in printed.items()}
+    engine = create_engine(env)
+    with engine.connect() as connection:
+        name = connection.scalar(select(Clinic.name).where(Clinic.id == ids["clinic_id"]))
+        admin = connection.execute(
+            select(User.clinic_id, User.display_name, User.role, User.is_active).where(
+                User.id == ids["admin_user_id"]
+            )
+        ).one()
+    engine.dispose()
+    assert name == "Lakeside"
+    assert tuple(admin) == (ids["clinic_id"], "Clinic admin", "clinic_admin", True)
 
 
 def test_demo_is_idempotent(env):

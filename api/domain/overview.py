@@ -76,16 +76,12 @@ def summary(
 
 def sentence_for(trend: Trend) -> str:
     baseline = trend.baseline.check_in if trend.baseline else None
-    after = (
-        sum(1 for p in trend.points if p.check_in.completed_at > baseline.completed_at)
-        if baseline
-        else 0
-    )
     return progress_sentence(
         trend.definition,
         baseline=baseline.total if baseline else None,
         latest=trend.latest.total if trend.latest else None,
-        after_baseline=after,
+        followed_up=baseline is not None
+        and any(p.check_in.completed_at > baseline.completed_at for p in trend.points),
         before_treatment=trend.baseline is not None and trend.baseline.source == "pre_infusion",
     )
 

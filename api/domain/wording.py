@@ -54,14 +54,14 @@ def points(n: int) -> str:
 
 
 def case_of(
-    definition: Definition, baseline: int | None, latest: int | None, after_baseline: int
+    definition: Definition, baseline: int | None, latest: int | None, followed_up: bool
 ) -> str:
     """Which sentence fits: a key of SENTENCES."""
     if latest is None:
         return "none_yet"
     if baseline is None:
         return "no_baseline"
-    if after_baseline == 0:
+    if not followed_up:
         return "starting_point"
     fall = baseline - latest
     mcid = (definition.change.get("mcid") or {}).get("points")
@@ -75,15 +75,15 @@ def progress_sentence(
     *,
     baseline: int | None,
     latest: int | None,
-    after_baseline: int,
+    followed_up: bool,
     before_treatment: bool = True,
 ) -> str:
     """The sentence for an instrument from its `baseline` total to its `latest` one, with
-    `after_baseline` check-ins completed since the baseline; `before_treatment` says whether
+    `followed_up` when a check-in was completed after the baseline; `before_treatment` says whether
     the baseline was taken before the first infusion."""
     name, noun = NAMES.get(definition.key, (definition.short_title, "score"))
     fall = (baseline or 0) - (latest or 0)
-    return SENTENCES[case_of(definition, baseline, latest, after_baseline)].format(
+    return SENTENCES[case_of(definition, baseline, latest, followed_up)].format(
         name=name,
         noun=noun,
         points=points(abs(fall)),

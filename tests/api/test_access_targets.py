@@ -135,3 +135,66 @@ def test_changing_another_clinics_settings(client, auth, session, clinics):
     assert response.status_code == 404
     session.refresh(clinics.other_clinic)
     assert clinics.other_clinic.name == "Clinic Z"
+
+
+def test_only_a_clinician_joins_a_care_team(client, auth, session, clinics):
+    response = client.post(
+        f"/v1/patients/{clinics.patient.id}/care-team",
+        json={"user_id": str(clinics.admin.id)},
+        headers=auth(clinics.care_clinician),
+    )
+    assert (response.status_code, response.get_json()["detail"]) == (404, "Clinician not found.")
+    assert team(session, clinics.patient) == {clinics.care_clinician.id}
+
+
+def test_who_added_a_member_is_recorded(client, auth, session, clinics):
+    client.post(
+        f"/v1/patients/{clinics.patient.id}/care-team",
+        json={"user_id": str(clinics.colleague.id)},
+        headers=auth(clinics.admin),
+    )
+    member = session.get(CareTeamMember, (clinics.patient.id, clinics.colleague.id))
+    assert member.added_by == clinics.admin.id and member.clinic_id == clinics.clinic.id
+
+
+def test_removing_someone_on_another_patients_team_only(
+    client, auth, session, clinics, make_patient
+):
+    neighbour = make_patient(clinics.clinic, care_team=(clinics.colleague,))
+    response = client.delete(
+        f"/v1/patients/{clinics.patient.id}/care-team/{clinics.colleague.id}",
+        headers=auth(clinics.admin),
+    )
+    assert (response.status_code, response.get_json()["detail"]) == (
+        404,
+        "That clinician is not on this care team.",
+    )
+    assert team(session, neighbour) == {clinics.colleague.id}
+
+
+def test_removing_one_member_leaves_the_others(client, auth, session, clinics, make_patient):
+    neighbour = make_patient(clinics.clinic, care_team=(clinics.care_clinician,))
+    response = client.delete(
+        f"/v1/patients/{clinics.patient.id}/care-team/{clinics.care_clinician.id}",
+        headers=auth(clinics.admin),
+    )
+    assert response.status_code == 204
+    assert team(session, clinics.patient) == set()
+    assert team(session, neighbour) == {clinics.care_clinician.id}
+
+
+def test_the_staff_list_is_the_clinics_staff_by_name(
+    client, auth, clinics, make_user, make_patient
+):
+    make_user(clinics.clinic, "clinician", display_name="Aaron Able")
+    make_user(clinics.clinic, "clinician", display_name="Zoe Zed")
+    make_patient(clinics.clinic)
+    body = client.get(f"/v1/clinics/{clinics.clinic.id}/staff", headers=auth(clinics.admin))
+    staff = body.get_json()
+    staff = staff["items"] if isinstance(staff, dict) else staff
+    names = [member["display_name"] for member in staff]
+    expected = {clinics.admin, clinics.care_clinician, clinics.colleague}
+    assert names[0] == "Aaron Able" and names[-1] == "Zoe Zed" and names == sorted(names)
+    assert {member["user_id"] for member in staff} >= {str(u.id) for u in expected}
+    assert len(staff) == len(expected) + 2
+    assert {member["role"] for member in staff} == {"clinician", "clinic_admin"}

@@ -71,6 +71,31 @@ def test_html_is_served_whenever_it_is_acceptable(client, auth, patient, clinici
     assert response.status_code == 200 and response.mimetype == "text/html"
 
 
+def text_of(page: str) -> str:
+    """The page's words, one space between them."""
+    return " ".join(re.sub(r"<[^>]+>", " ", page).split())
+
+
+def test_what_the_report_says(client, auth, patient, clinician, history, submit):
+    submit(patient, check_in_body("pain", completed_at=at(29.9), i1=3))
+    words = text_of(get_report(client, auth, patient, clinician).get_data(as_text=True))
+    started = START.date().strftime("%d %B %Y")
+    assert (
+        f"Course started {started} (depression, chronic pain; active) · 6 infusions given"
+        in words
+    )
+    # PHQ-9: 18 before the first infusion, 6 now.
+    assert "18 (pre infusion) 6 (mild) -12 (-66.7 %) yes no improved yes" in words
+    assert words.count("120/80 · 150/90 · 122/80") == 6
+    # The 20 most recent of 21 check-ins, newest first.
+    assert "Last 20 check-ins" in words
+    newest = (START + dt.timedelta(days=29.9)).strftime("%d %b %Y %H:%M")
+    assert f"Last 20 check-ins Completed Questionnaire Total Severity Flags Status {newest}" in (
+        words
+    )
+    assert "Open alerts None." in words
+
+
 def test_every_value_is_escaped(client, auth, clinic, clinician, make_patient, course_api, submit):
     someone = make_patient(clinic, care_team=(clinician,), display_name="<script>x()</script>")
     course_api.start(someone)

@@ -173,6 +173,24 @@ class TestSummary:
         assert all("signals" not in i for i in body["instruments"])
         assert body["course"]["infusion_count"] == 6 and body["course"]["phase"] == "induction"
 
+    def test_each_case_of_sentence_end_to_end(
+        self, client, auth, patient, submit, course_with_history
+    ):
+        # GAD-7 first answered after treatment began: its first check-in is the baseline.
+        submit(patient, check_in_body("gad7", completed_at=at(3), i1=2))
+        submit(patient, check_in_body("gad7", completed_at=at(10), i1=2, i2=3))
+        submit(patient, check_in_body("pcl5", completed_at=at(6), i1=2))
+        body = client.get(f"/v1/patients/{patient.id}/summary", headers=auth(patient)).get_json()
+        sentences = {i["questionnaire"]: i["sentence"] for i in body["instruments"]}
+        assert sentences["gad7"] == (
+            "Your GAD-7 score is 3 points higher than at your first check-in of this course. "
+            "Your care team reviews every check-in and can talk it through with you."
+        )
+        assert sentences["pcl5"] == (
+            "Your latest PCL-5 check-in is your starting point for this course. Your next "
+            "check-ins will show how things change."
+        )
+
     def test_clinicians_see_open_alerts(
         self, client, auth, patient, clinician, submit, course_with_history
     ):

@@ -100,7 +100,7 @@ def test_sentence(key, baseline, latest, after, before_treatment, sentence):
             REGISTRY[key],
             baseline=baseline,
             latest=latest,
-            after_baseline=after,
+            followed_up=after > 0,
             before_treatment=before_treatment,
         )
         == sentence
