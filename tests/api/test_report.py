@@ -81,8 +81,7 @@ def test_what_the_report_says(client, auth, patient, clinician, history, submit)
     words = text_of(get_report(client, auth, patient, clinician).get_data(as_text=True))
     started = START.date().strftime("%d %B %Y")
     assert (
-        f"Course started {started} (depression, chronic pain; active) · 6 infusions given"
-        in words
+        f"Course started {started} (depression, chronic pain; active) · 6 infusions given" in words
     )
     # PHQ-9: 18 before the first infusion, 6 now.
     assert "18 (pre infusion) 6 (mild) -12 (-66.7 %) yes no improved yes" in words
