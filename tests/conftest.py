@@ -329,7 +329,7 @@ def course_api(client, auth, clinician):
         def infusions(self, course, who=None):
             return client.get(
                 f"/v1/courses/{course['id']}/infusions", headers=auth(who or clinician)
-            ).get_json()
+            ).get_json()["items"]
 
         def course(self, course):
             return client.get(f"/v1/courses/{course['id']}", headers=auth(clinician))

@@ -90,6 +90,13 @@ def list_staff(session: Session, *, actor: Actor, clinic_id: uuid.UUID) -> list[
     )
 
 
+def get_staff(session: Session, *, actor: Actor, clinic_id: uuid.UUID, user_id: uuid.UUID) -> User:
+    """One clinician or admin of the actor's own clinic (staff only)."""
+    require_staff(actor)
+    require_own_clinic(actor, clinic_id)
+    return get_clinic_staff(session, actor, user_id)
+
+
 def invite_staff(
     session: Session,
     settings: IdentitySettings,

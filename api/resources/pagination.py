@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import marshmallow as ma
-from flask import current_app, request
+from flask import request
 
 from api.context import cursors
 from api.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from api.resources.links import public_url
 from api.smorest import Schema
 
 
@@ -34,6 +33,12 @@ def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
     )
 
 
+def whole(items: list) -> dict:
+    """A list short enough to answer at once, in the page shape every list has (so a client
+    pages through every list the same way: this one has no next page)."""
+    return {"items": items, "next_cursor": None}
+
+
 def decode_cursor(args: dict) -> dict | None:
     cursor = args.get("cursor")
     if not cursor:
@@ -49,8 +54,5 @@ def paged(page: Page, items: list) -> tuple[dict, dict]:
         next_cursor = cursors().encode(page.next_key)
         params = {k: v for k, v in request.args.items() if k != "cursor"}
         params["cursor"] = next_cursor
-        # The configured public address, never the request's Host header (which a client
-        # chooses); without one, the link is relative to the request.
-        base = (current_app.config["PUBLIC_BASE_URL"] or "").rstrip("/")
-        headers["Link"] = f'<{base}{request.path}?{urlencode(params)}>; rel="next"'
+        headers["Link"] = f'<{public_url(request.path, params)}>; rel="next"'
     return {"items": items, "next_cursor": next_cursor}, headers

@@ -159,6 +159,13 @@ ROUTES = [
         _statuses(401, 403, 403, 403, 403, 403, 201, 404),
     ),
     (
+        "GET",
+        "/v1/clinics/<uuid:clinic_id>/staff/<uuid:user_id>",
+        lambda w: f"/v1/clinics/{w.clinic.id}/staff/{w.clinic_clinician.id}",
+        None,
+        _statuses(401, 403, 403, 200, 200, 404, 200, 404),
+    ),
+    (
         "PATCH",
         "/v1/clinics/<uuid:clinic_id>/staff/<uuid:user_id>",
         lambda w: f"/v1/clinics/{w.clinic.id}/staff/{w.clinic_clinician.id}",

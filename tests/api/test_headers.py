@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.conftest import check_in_body
+
 
 def test_request_id_is_generated(client):
     assert len(client.get("/healthz").headers["X-Request-ID"]) >= 16
@@ -86,3 +88,68 @@ def test_database_outage_answers_503_not_500(tmp_path):
     assert response.status_code == 503
     assert response.headers["Retry-After"]
     app.extensions["interval.db"].dispose()
+
+
+def follow(client, response, headers) -> dict:
+    """GET the created resource's Location; its body."""
+    assert response.status_code == 201, response.get_json()
+    found = client.get(response.headers["Location"], headers=headers)
+    assert found.status_code == 200, response.headers["Location"]
+    return found.get_json()
+
+
+def test_every_201_says_where_the_new_resource_is(
+    client, auth, clinic, admin, clinician, patient, course_api
+):
+    made = client.post(
+        "/v1/patients",
+        json={"display_name": "Robin", "timezone": "Europe/London"},
+        headers=auth(clinician),
+    )
+    assert follow(client, made, auth(clinician))["id"] == made.get_json()["id"]
+    code = client.post(f"/v1/patients/{made.get_json()['id']}/enrollment", headers=auth(admin))
+    assert follow(client, code, auth(admin))["id"] == made.get_json()["id"]
+    enrolled = client.post(
+        "/v1/auth/enroll",
+        json={"code": code.get_json()["code"], "email": "robin@example.test", "password": "x" * 12},
+    )
+    access = {"Authorization": f"Bearer {enrolled.get_json()['access_token']}"}
+    assert follow(client, enrolled, access)["email"] == "robin@example.test"
+    check_in = client.post(
+        f"/v1/patients/{patient.id}/check-ins", json=check_in_body(), headers=auth(patient)
+    )
+    assert follow(client, check_in, auth(patient))["id"] == check_in.get_json()["id"]
+    course = client.post(
+        f"/v1/patients/{patient.id}/courses",
+        json={"indications": ["depression"], "started_on": "2026-10-01"},
+        headers=auth(clinician),
+    )
+    assert follow(client, course, auth(clinician))["id"] == course.get_json()["id"]
+    infusion = client.post(
+        f"/v1/courses/{course.get_json()['id']}/infusions",
+        json={"status": "scheduled", "scheduled_for": "2027-01-05T15:00:00+00:00"},
+        headers=auth(clinician),
+    )
+    assert follow(client, infusion, auth(clinician))["id"] == infusion.get_json()["id"]
+    invited = client.post(
+        f"/v1/clinics/{clinic.id}/staff",
+        json={"email": "new@example.test", "display_name": "Dr New", "role": "clinician"},
+        headers=auth(admin),
+    )
+    assert follow(client, invited, auth(admin))["user_id"] == invited.get_json()["user_id"]
+
+
+def test_a_repeated_check_in_says_where_the_stored_copy_is(client, auth, patient):
+    body = check_in_body(id="7d1c1b8e-2f59-4a39-9a5c-4a3b3f6f0b11")
+    first = client.post(f"/v1/patients/{patient.id}/check-ins", json=body, headers=auth(patient))
+    again = client.post(f"/v1/patients/{patient.id}/check-ins", json=body, headers=auth(patient))
+    assert again.status_code == 200 and "Location" not in again.headers
+    assert again.headers["Content-Location"] == first.headers["Location"]
+    assert first.headers["Location"] == f"/v1/check-ins/{first.get_json()['id']}"
+
+
+def test_405_names_the_methods_allowed(client):
+    response = client.put("/v1/alerts")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    assert response.mimetype == "application/problem+json"

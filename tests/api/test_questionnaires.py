@@ -6,7 +6,8 @@ from __future__ import annotations
 def test_list(client):
     response = client.get("/v1/questionnaires")
     assert response.status_code == 200
-    body = response.get_json()
+    body = response.get_json()["items"]
+    assert response.get_json()["next_cursor"] is None
     assert [q["key"] for q in body] == ["gad7", "pain", "pcl5", "phq9"]
     phq9 = body[-1]
     assert phq9["recall_period"] == {"iso": "P2W", "text": "the last 2 weeks"}

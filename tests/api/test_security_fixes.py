@@ -125,7 +125,9 @@ class TestInvitationsRevealNothing:
         elsewhere = make_user(make_clinic("Other clinic"), "clinician")
         invite(client, auth, admin, clinic, elsewhere.email)
         invite(client, auth, admin, clinic, "nobody-yet@example.test")
-        staff = client.get(f"/v1/clinics/{clinic.id}/staff", headers=auth(admin)).get_json()
+        staff = client.get(f"/v1/clinics/{clinic.id}/staff", headers=auth(admin)).get_json()[
+            "items"
+        ]
         invited = [s for s in staff if not s["enrolled"]]
         assert sorted(s["email"] for s in invited) == sorted(
             [elsewhere.email, "nobody-yet@example.test"]

@@ -435,3 +435,22 @@ class TestInfusions:
         )
         assert (first.status_code, second.status_code) == (200, 412)
         assert client.patch(url, json={"notes": "c"}, headers=auth(clinician)).status_code == 428
+
+
+def test_a_patients_courses_newest_first_and_only_theirs(
+    client, auth, course_api, patient, clinician, clinic, make_patient
+):
+    neighbour = make_patient(clinic, care_team=(clinician,))
+    course_api.start(neighbour)
+    first = course_api.start(patient, started_on="2026-06-01")
+    url = f"/v1/courses/{first['id']}"
+    etag = client.get(url, headers=auth(clinician)).headers["ETag"]
+    client.patch(
+        url,
+        json={"status": "completed", "completed_on": "2026-08-01"},
+        headers={**auth(clinician), "If-Match": etag},
+    )
+    second = course_api.start(patient, started_on="2026-09-01")
+    body = client.get(f"/v1/patients/{patient.id}/courses", headers=auth(clinician)).get_json()
+    assert [c["id"] for c in body["items"]] == [second["id"], first["id"]]
+    assert body["next_cursor"] is None

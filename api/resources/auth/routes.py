@@ -18,6 +18,7 @@ from api.resources.auth.schemas import (
     RefreshSchema,
     TokenSchema,
 )
+from api.resources.links import location
 from api.smorest import Blueprint, audited
 
 blp = Blueprint("auth", __name__, url_prefix="/v1", description="Sign-in and tokens")
@@ -123,7 +124,7 @@ def enroll(args):
         now=utcnow(),
     )
     _note_user(user)
-    return tokens
+    return tokens, location("/v1/me")
 
 
 @blp.route("/me", methods=["GET"])

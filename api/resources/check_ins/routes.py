@@ -31,6 +31,7 @@ from api.resources.check_ins.schemas import (
     CheckInSubmitSchema,
     EnteredInErrorArgsSchema,
 )
+from api.resources.links import location
 from api.resources.pagination import decode_cursor, paged
 from api.smorest import Blueprint, audited
 
@@ -221,7 +222,11 @@ class PatientCheckIns(MethodView):
             now=utcnow(),
         )
         note(resource_id=submitted.record.check_in.id)
-        return present(submitted.record), 201 if submitted.created else 200
+        where = location(f"/v1/check-ins/{submitted.record.check_in.id}")
+        if submitted.created:
+            return present(submitted.record), 201, where
+        # A repeat: the stored copy, and where it lives.
+        return present(submitted.record), 200, {"Content-Location": where["Location"]}
 
 
 @blp.route("/patients/<uuid:patient_id>/check-ins/batch", methods=["POST"])

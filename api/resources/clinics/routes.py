@@ -22,6 +22,8 @@ from api.resources.clinics.schemas import (
     StaffSchema,
     StaffUpdateSchema,
 )
+from api.resources.links import location
+from api.resources.pagination import page_schema, whole
 from api.resources.trends.schemas import OutcomesArgsSchema, OutcomesSchema
 from api.smorest import Blueprint, audited
 
@@ -114,14 +116,14 @@ class ClinicById(MethodView):
 class Staff(MethodView):
     @audited("staff.list", "user")
     @blp.auth("clinician", "clinic_admin")
-    @blp.response(200, StaffSchema(many=True))
+    @blp.response(200, page_schema(StaffSchema, "StaffPage"))
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, clinic_id: uuid.UUID):
         """The clinic's clinicians and admins, to choose care-team members from"""
         staff = clinic_service.list_staff(
             request_session(), actor=current_actor(), clinic_id=clinic_id
         )
-        return [present_staff(user) for user in staff]
+        return whole([present_staff(user) for user in staff])
 
     @audited("staff.invite", "user")
     @blp.auth("clinic_admin")
@@ -140,28 +142,42 @@ class Staff(MethodView):
             **args,
         )
         note(resource_id=user.id)
-        return {"user_id": user.id, "enrollment": {"code": code, "expires_at": expires_at}}
+        body = {"user_id": user.id, "enrollment": {"code": code, "expires_at": expires_at}}
+        return body, location(f"/v1/clinics/{clinic_id}/staff/{user.id}")
 
 
-@blp.route("/<uuid:clinic_id>/staff/<uuid:user_id>", methods=["PATCH"])
-@audited("staff.update", "user")
-@blp.auth("clinic_admin")
-@blp.arguments(StaffUpdateSchema)
-@blp.response(200, StaffSchema)
-@blp.alt_response(404, response="NOT_FOUND")
-@blp.alt_response(409, response="CONFLICT")
-def update_staff(args, clinic_id: uuid.UUID, user_id: uuid.UUID):
-    """Deactivate (signing out every session) or reactivate a staff member"""
-    note(resource_id=user_id)
-    user = clinic_service.set_staff_active(
-        request_session(),
-        actor=current_actor(),
-        clinic_id=clinic_id,
-        user_id=user_id,
-        active=args["active"],
-        now=utcnow(),
-    )
-    return present_staff(user)
+@blp.route("/<uuid:clinic_id>/staff/<uuid:user_id>")
+class StaffMember(MethodView):
+    @audited("staff.read", "user")
+    @blp.auth("clinician", "clinic_admin")
+    @blp.response(200, StaffSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, clinic_id: uuid.UUID, user_id: uuid.UUID):
+        """One clinician or admin of the clinic"""
+        note(resource_id=user_id)
+        user = clinic_service.get_staff(
+            request_session(), actor=current_actor(), clinic_id=clinic_id, user_id=user_id
+        )
+        return present_staff(user)
+
+    @audited("staff.update", "user")
+    @blp.auth("clinic_admin")
+    @blp.arguments(StaffUpdateSchema)
+    @blp.response(200, StaffSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    def patch(self, args, clinic_id: uuid.UUID, user_id: uuid.UUID):
+        """Deactivate (signing out every session) or reactivate a staff member"""
+        note(resource_id=user_id)
+        user = clinic_service.set_staff_active(
+            request_session(),
+            actor=current_actor(),
+            clinic_id=clinic_id,
+            user_id=user_id,
+            active=args["active"],
+            now=utcnow(),
+        )
+        return present_staff(user)
 
 
 @blp.route("/<uuid:clinic_id>/outcomes", methods=["GET"])

@@ -24,6 +24,8 @@ from api.resources.courses.schemas import (
     InfusionSchema,
     InfusionUpdateSchema,
 )
+from api.resources.links import location
+from api.resources.pagination import page_schema, whole
 from api.smorest import Blueprint, audited, etag, if_match
 
 blp = Blueprint("courses", __name__, url_prefix="/v1", description="Treatment timeline")
@@ -149,7 +151,7 @@ def with_etag(
 class PatientCourses(MethodView):
     @audited("course.list", "course")
     @blp.auth(*READERS)
-    @blp.response(200, CourseSchema(many=True))
+    @blp.response(200, page_schema(CourseSchema, "CoursePage"))
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, patient_id: uuid.UUID):
         """A patient's treatment courses, newest first"""
@@ -157,7 +159,7 @@ class PatientCourses(MethodView):
         records = course_service.list_courses(
             request_session(), rules(), actor=current_actor(), patient_id=patient_id
         )
-        return [present_course(record)[0] for record in records]
+        return whole([present_course(record)[0] for record in records])
 
     @audited("course.create", "course")
     @blp.auth("clinician")
@@ -177,7 +179,8 @@ class PatientCourses(MethodView):
             **args,
         )
         note(resource_id=record.course.id)
-        return present_course(record)
+        body, headers = present_course(record)
+        return body, headers | location(f"/v1/courses/{record.course.id}")
 
 
 @blp.route("/courses/<uuid:course_id>")
@@ -222,7 +225,7 @@ class CourseById(MethodView):
 class CourseInfusions(MethodView):
     @audited("infusion.list", "infusion")
     @blp.auth(*READERS)
-    @blp.response(200, InfusionSchema(many=True))
+    @blp.response(200, page_schema(InfusionSchema, "InfusionPage"))
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, course_id: uuid.UUID):
         """A course's infusions in time order (patients: dates, number and phase only)"""
@@ -231,7 +234,7 @@ class CourseInfusions(MethodView):
             request_session(), rules(), actor=current_actor(), course_id=course_id
         )
         note(patient_ids=[course.patient_id])
-        return [present_infusion(record) for record in records]
+        return whole([present_infusion(record) for record in records])
 
     @audited("infusion.create", "infusion")
     @blp.auth("clinician")
@@ -249,7 +252,8 @@ class CourseInfusions(MethodView):
             now=utcnow(),
         )
         note(resource_id=record.infusion.id, patient_ids=[record.infusion.patient_id])
-        return with_etag(record)
+        body, headers = with_etag(record)
+        return body, headers | location(f"/v1/infusions/{record.infusion.id}")
 
 
 @blp.route("/infusions/<uuid:infusion_id>")

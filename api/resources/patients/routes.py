@@ -15,6 +15,7 @@ from api.db import utcnow
 from api.domain import panel
 from api.domain import patients as patient_service
 from api.domain.timeline import days_between
+from api.resources.links import location
 from api.resources.pagination import decode_cursor, paged
 from api.resources.patients.schemas import (
     CareTeamAddSchema,
@@ -160,7 +161,7 @@ class Patients(MethodView):
         note(resource_id=record.patient.id, patient_ids=[record.patient.id])
         body = present(record)
         body["enrollment"] = {"code": code, "expires_at": expires_at}
-        return body
+        return body, location(f"/v1/patients/{record.patient.id}")
 
 
 @blp.route("/<uuid:patient_id>")
@@ -226,4 +227,5 @@ def new_enrollment_code(patient_id: uuid.UUID):
         patient_id=patient_id,
         now=utcnow(),
     )
-    return {"code": code, "expires_at": expires_at}
+    # The code is not a resource of its own: Location names the patient it enrolls.
+    return {"code": code, "expires_at": expires_at}, location(f"/v1/patients/{patient_id}")

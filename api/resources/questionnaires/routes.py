@@ -5,6 +5,7 @@ from __future__ import annotations
 from api.context import questionnaire_registry
 from api.domain.errors import NotFound
 from api.domain.questionnaires import Definition
+from api.resources.pagination import page_schema, whole
 from api.resources.questionnaires.schemas import QuestionnaireSchema, QuestionnaireSummarySchema
 from api.smorest import Blueprint
 
@@ -65,10 +66,10 @@ def detail(definition: Definition) -> dict:
 
 @blp.route("", methods=["GET"])
 @blp.public
-@blp.response(200, QuestionnaireSummarySchema(many=True))
+@blp.response(200, page_schema(QuestionnaireSummarySchema, "QuestionnairePage"))
 def list_questionnaires():
     """Every instrument the service scores"""
-    return [summary(d) for d in questionnaire_registry().all()], PUBLIC_CACHE_HEADERS
+    return whole([summary(d) for d in questionnaire_registry().all()]), PUBLIC_CACHE_HEADERS
 
 
 @blp.route("/<string:key>", methods=["GET"])
