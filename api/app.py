@@ -22,6 +22,7 @@ from api.domain.rules import Rules, parse_blood_pressure
 from api.ratelimit import RateLimits
 from api.resources import register_blueprints
 from api.smorest import PUBLIC, Api, mark
+from api.spec import InterfacePlugin
 
 API_VERSION = "1.0.0"
 
@@ -104,7 +105,7 @@ def create_app(config: dict | None = None) -> Flask:
         in_chair_grace=dt.timedelta(minutes=settings["IN_CHAIR_GRACE_MINUTES"]),
         blood_pressure_threshold=parse_blood_pressure(settings["INFUSION_BP_THRESHOLD"]),
     )
-    api = Api(app)
+    api = Api(app, spec_kwargs={"extra_plugins": [InterfacePlugin(app)]})
     app.extensions["interval.api"] = api
     hooks.init_app(app)
     register_blueprints(api)

@@ -62,6 +62,18 @@ class CalendarDate(ma.fields.Date):
         return day
 
 
+class MaxEntries(ma.validate.Validator):
+    """At most `n` entries in an object (documented as maxProperties)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __call__(self, value: dict) -> dict:
+        if len(value) > self.n:
+            raise ma.ValidationError(f"At most {self.n} entries.")
+        return value
+
+
 class StrictFloat(ma.fields.Float):
     """A JSON number: "0.5" (a string) and true (a boolean) are refused, as are NaN and ±inf."""
 

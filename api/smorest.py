@@ -46,22 +46,47 @@ class Schema(ma.Schema):
         ordered = True
 
 
+# Crisis information: on a stored check-in whose answers endorse a safety item, and on any
+# refusal of one (so it lives with the problem schema).
+class ResourceSchema(Schema):
+    name = ma.fields.String(required=True)
+    phone = ma.fields.String()
+    sms = ma.fields.String()
+    url = ma.fields.String()
+    note = ma.fields.String()
+
+
+class SafetySchema(Schema):
+    answers_sent = ma.fields.Boolean(
+        required=True,
+        metadata={
+            "description": "true: the answers were stored and the care team will see them; "
+            "false: they were NOT sent (say so)"
+        },
+    )
+    message = ma.fields.String(required=True)
+    resources = ma.fields.List(ma.fields.Nested(ResourceSchema), required=True)
+
+
 class ProblemSchema(Schema):
-    type = ma.fields.String(metadata={"description": "Problem type, a URI reference"})
-    title = ma.fields.String()
-    status = ma.fields.Integer()
-    detail = ma.fields.String()
+    type = ma.fields.String(
+        required=True, metadata={"description": "Problem type, a URI reference"}
+    )
+    title = ma.fields.String(required=True)
+    status = ma.fields.Integer(required=True)
+    detail = ma.fields.String(required=True)
     errors = ma.fields.Dict(
         keys=ma.fields.String(),
         values=ma.fields.List(ma.fields.String()),
         metadata={"description": "Field path → messages, for validation problems"},
     )
     request_id = ma.fields.String()
-    safety = ma.fields.Dict(
+    safety = ma.fields.Nested(
+        SafetySchema,
         metadata={
             "description": "On a refused check-in whose answers endorse a safety item: the "
             "crisis message and resources to show at once (as on a stored check-in)"
-        }
+        },
     )
 
 
@@ -93,6 +118,8 @@ class Api(flask_smorest.Api):
             if status >= 400:
                 response["schema"] = self.ERROR_SCHEMA
                 prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
+            if status in (429, 503):
+                response["headers"] = {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}
             self.spec.components.response(status.name, response, lazy=True)
         response = {"description": "Error (RFC 9457 problem)", "schema": self.ERROR_SCHEMA}
         prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 import yaml
+from openapi_spec_validator import validate
 
 from api.openapi import SPEC_PATH, generate
 
@@ -73,3 +74,58 @@ def test_every_operation_documents_problem_errors():
 def test_validation_errors_documented_for_bodies():
     login = spec()["paths"]["/v1/auth/login"]["post"]
     assert "422" in login["responses"]
+
+
+def test_the_document_validates():
+    validate(spec())
+
+
+def test_every_operation_is_named_summarised_tagged_and_says_who_may_call():
+    ids = []
+    for path, method, operation in operations(spec()):
+        where = f"{method} {path}"
+        ids.append(operation["operationId"])
+        assert operation["summary"] and operation["tags"], where
+        assert "Who may call:" in operation["description"] or (
+            "Anyone may call this" in operation["description"] and not operation.get("security")
+        ), where
+        assert isinstance(operation["x-roles"], list), where
+    assert len(ids) == len(set(ids))
+
+
+def resolve(document: dict, node: dict) -> dict:
+    while "$ref" in node:
+        *_, kind, name = node["$ref"].split("/")
+        node = document["components"][kind][name]
+    return node
+
+
+def test_every_error_is_a_problem():
+    document = spec()
+    problem = {"$ref": "#/components/schemas/Problem"}
+    for path, method, operation in operations(document):
+        for status, response in operation["responses"].items():
+            if status == "default" or int(status) >= 400:
+                content = resolve(document, response)["content"]
+                assert content == {"application/problem+json": {"schema": problem}}, (
+                    f"{method} {path} {status}"
+                )
+
+
+def test_response_headers_are_documented():
+    document = spec()
+    for path, method, operation in operations(document):
+        responses = operation["responses"]
+        if "201" in responses:
+            assert "Location" in responses["201"]["headers"], f"{method} {path}"
+        for status in ("429", "503"):
+            if status in responses:
+                assert "Retry-After" in resolve(document, responses[status])["headers"]
+    listed = document["paths"]["/v1/patients"]["get"]["responses"]["200"]
+    assert "Link" in listed["headers"]
+    course = document["paths"]["/v1/courses/{course_id}"]["get"]["responses"]["200"]
+    assert "ETag" in course["headers"]
+
+
+def test_the_served_document_is_the_file(client):
+    assert client.get("/openapi.json").get_json() == spec()

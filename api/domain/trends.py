@@ -71,7 +71,7 @@ class Status:
 
 @dataclass(frozen=True)
 class PhaseSummary:
-    phase: str
+    phase: str | None  # None: check-ins with no course
     start: dt.datetime
     end: dt.datetime
     count: int
@@ -173,9 +173,9 @@ def status_of(definition: Definition, baseline: int, latest: int) -> Status:
 
 def phase_summaries(points: list[Point]) -> list[PhaseSummary]:
     """Per phase, in the order the phases first appear."""
-    grouped: dict[str, list[Point]] = {}
+    grouped: dict[str | None, list[Point]] = {}
     for point in points:
-        grouped.setdefault(point.context.phase or "none", []).append(point)
+        grouped.setdefault(point.context.phase, []).append(point)
     summaries = []
     for phase, members in grouped.items():
         totals = [p.check_in.total for p in members]

@@ -49,7 +49,7 @@ class AlertSchema(Schema):
     patient_id = ma.fields.UUID(required=True)
     patient_display_name = ma.fields.String(required=True)
     check_in_id = ma.fields.UUID(required=True)
-    questionnaire = ma.fields.String(required=True)
+    questionnaire = ma.fields.String(required=True, metadata={"enum_name": "QuestionnaireKey"})
     kind = ma.fields.String(required=True, metadata={"enum": list(ALERT_KINDS)})
     priority = ma.fields.String(required=True, metadata={"enum": list(ALERT_PRIORITIES)})
     status = ma.fields.String(required=True, metadata={"enum": list(ALERT_STATUSES)})

@@ -2,8 +2,7 @@
 
 import marshmallow as ma
 
-from api.resources.check_ins.schemas import ResourceSchema
-from api.smorest import Schema
+from api.smorest import ResourceSchema, Schema
 
 
 def password_field() -> ma.fields.String:
@@ -62,7 +61,7 @@ class MeSchema(Schema):
     user_id = ma.fields.UUID(required=True)
     email = ma.fields.String(required=True)
     display_name = ma.fields.String(required=True)
-    role = ma.fields.String(required=True)
+    role = ma.fields.String(required=True, metadata={"enum_name": "Role"})
     clinic_id = ma.fields.UUID(required=True)
     patient_id = ma.fields.UUID(allow_none=True, required=True)
     crisis = ma.fields.Nested(

@@ -48,6 +48,7 @@ IDEMPOTENCY_HEADER_DOC = {
 }
 CSV_DOC = {
     "200": {
+        "description": "The page of check-ins (JSON), or all of them as CSV",
         "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/CheckInPage"}},
             "text/csv": {
@@ -55,7 +56,7 @@ CSV_DOC = {
                 "example": "id,questionnaire,questionnaire_version,completed_at,...,total,"
                 "severity,flags\n",
             },
-        }
+        },
     }
 }
 

@@ -23,7 +23,7 @@ class StaffSchema(Schema):
     user_id = ma.fields.UUID(required=True)
     email = ma.fields.String(required=True)
     display_name = ma.fields.String(required=True)
-    role = ma.fields.String(required=True)
+    role = ma.fields.String(required=True, metadata={"enum_name": "StaffRole"})
     active = ma.fields.Boolean(required=True)
     enrolled = ma.fields.Boolean(required=True)
 

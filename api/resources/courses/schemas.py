@@ -10,7 +10,9 @@ from api.smorest import Schema
 
 
 class PlanRuleSchema(Schema):
-    questionnaire = ma.fields.String(required=True, metadata={"example": "phq9"})
+    questionnaire = ma.fields.String(
+        required=True, metadata={"example": "phq9", "enum_name": "QuestionnaireKey"}
+    )
     type = ma.fields.String(required=True, validate=ma.validate.OneOf(RULE_TYPES))
     window_hours = ma.fields.Integer(
         strict=True,
@@ -84,7 +86,7 @@ class CourseUpdateSchema(Schema):
 
 
 class BaselineSchema(Schema):
-    questionnaire = ma.fields.String(required=True)
+    questionnaire = ma.fields.String(required=True, metadata={"enum_name": "QuestionnaireKey"})
     check_in_id = ma.fields.UUID(required=True)
     completed_at = ma.fields.AwareDateTime(required=True)
     total = ma.fields.Integer(required=True)
@@ -101,7 +103,9 @@ class BaselineSchema(Schema):
 class CourseSchema(Schema):
     id = ma.fields.UUID(required=True)
     patient_id = ma.fields.UUID(required=True)
-    indications = ma.fields.List(ma.fields.String(), required=True)
+    indications = ma.fields.List(
+        ma.fields.String(metadata={"enum_name": "Indication"}), required=True
+    )
     started_on = ma.fields.Date(required=True)
     completed_on = ma.fields.Date(allow_none=True, required=True)
     status = ma.fields.String(required=True, metadata={"enum": ["active", "completed"]})
@@ -195,13 +199,15 @@ class InfusionSchema(Schema):
 
     id = ma.fields.UUID(required=True)
     course_id = ma.fields.UUID(required=True)
-    status = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, metadata={"enum_name": "InfusionStatus"})
     scheduled_for = ma.fields.AwareDateTime(allow_none=True, required=True)
     administered_at = ma.fields.AwareDateTime(allow_none=True, required=True)
     number = ma.fields.Integer(
         allow_none=True, required=True, metadata={"description": "Order among completed infusions"}
     )
-    phase = ma.fields.String(allow_none=True, required=True)
+    phase = ma.fields.String(
+        allow_none=True, required=True, metadata={"enum_name": "InfusionPhase"}
+    )
     phase_set_by_clinician = ma.fields.Boolean()
     dose_mg_per_kg = ma.fields.Float(allow_none=True)
     duration_minutes = ma.fields.Integer(allow_none=True)
@@ -209,7 +215,7 @@ class InfusionSchema(Schema):
     heart_rate = ma.fields.Integer(allow_none=True)
     dissociation = ma.fields.Integer(allow_none=True)
     cadss_total = ma.fields.Integer(allow_none=True)
-    side_effects = ma.fields.List(ma.fields.String())
+    side_effects = ma.fields.List(ma.fields.String(metadata={"enum_name": "SideEffect"}))
     serious_side_effects = ma.fields.Boolean()
     notes = ma.fields.String(allow_none=True)
     safety = ma.fields.Nested(InfusionSafetySchema)
@@ -222,7 +228,7 @@ class DueArgsSchema(Schema):
 
 
 class DueItemSchema(Schema):
-    questionnaire = ma.fields.String(required=True)
+    questionnaire = ma.fields.String(required=True, metadata={"enum_name": "QuestionnaireKey"})
     rule = ma.fields.String(required=True, metadata={"enum": list(RULE_TYPES)})
     due_from = ma.fields.AwareDateTime(required=True)
     due_by = ma.fields.AwareDateTime(required=True)

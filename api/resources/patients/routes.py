@@ -92,6 +92,7 @@ def present_panel(progress: panel.Progress, now: dt.datetime) -> PanelBody:
         latest=None
         if row is None or row.latest_total is None
         else {
+            "check_in_id": row.latest_check_in_id,
             "total": row.latest_total,
             "severity": row.latest_severity,
             "completed_at": row.latest_completed_at,

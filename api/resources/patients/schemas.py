@@ -7,7 +7,7 @@ import marshmallow as ma
 
 from api.fields import QueryBoolean
 from api.resources.pagination import PageArgsSchema, page_schema
-from api.resources.trends.schemas import ChangeSchema, StatusSchema
+from api.resources.trends.schemas import ChangeSchema, LatestSchema, StatusSchema
 from api.smorest import Schema
 
 
@@ -76,13 +76,16 @@ class PanelSchema(Schema):
     questionnaire = ma.fields.String(
         allow_none=True,
         required=True,
-        metadata={"description": "The course's primary instrument (its first indication)"},
+        metadata={
+            "description": "The course's primary instrument (its first indication)",
+            "enum_name": "QuestionnaireKey",
+        },
     )
-    latest = ma.fields.Dict(allow_none=True, required=True)
+    latest = ma.fields.Nested(LatestSchema, allow_none=True, required=True)
     baseline_total = ma.fields.Integer(allow_none=True, required=True)
     change = ma.fields.Nested(ChangeSchema, allow_none=True, required=True)
     status = ma.fields.Nested(StatusSchema, allow_none=True, required=True)
-    signals = ma.fields.List(ma.fields.String(), required=True)
+    signals = ma.fields.List(ma.fields.String(metadata={"enum_name": "SignalKind"}), required=True)
     open_alerts = ma.fields.Nested(PanelAlertsSchema, required=True)
     days_since_last_check_in = ma.fields.Float(allow_none=True, required=True)
     last_check_in_at = ma.fields.AwareDateTime(allow_none=True, required=True)

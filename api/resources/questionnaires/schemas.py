@@ -24,7 +24,7 @@ class ItemSchema(Schema):
 class BandSchema(Schema):
     min = ma.fields.Integer(required=True)
     max = ma.fields.Integer(required=True)
-    band = ma.fields.String(required=True)
+    band = ma.fields.String(required=True, metadata={"enum_name": "Severity"})
     label = ma.fields.String(required=True)
 
 
@@ -35,7 +35,7 @@ class SubscaleSchema(Schema):
 
 
 class FlagSchema(Schema):
-    key = ma.fields.String(required=True)
+    key = ma.fields.String(required=True, metadata={"enum_name": "FlagKey"})
     label = ma.fields.String(required=True)
     safety = ma.fields.Boolean(required=True)
     source = ma.fields.String(required=True)
@@ -58,7 +58,7 @@ class RecallPeriodSchema(Schema):
 
 
 class QuestionnaireSummarySchema(Schema):
-    key = ma.fields.String(required=True)
+    key = ma.fields.String(required=True, metadata={"enum_name": "QuestionnaireKey"})
     version = ma.fields.String(required=True)
     title = ma.fields.String(required=True)
     short_title = ma.fields.String(required=True)

@@ -38,7 +38,7 @@ class LatestSchema(Schema):
     check_in_id = ma.fields.UUID(required=True)
     completed_at = ma.fields.AwareDateTime(required=True)
     total = ma.fields.Integer(required=True)
-    severity = ma.fields.String(required=True)
+    severity = ma.fields.String(required=True, metadata={"enum_name": "Severity"})
 
 
 class ChangeSchema(Schema):
@@ -78,15 +78,15 @@ class PointSchema(Schema):
     check_in_id = ma.fields.UUID(required=True)
     completed_at = ma.fields.AwareDateTime(required=True)
     total = ma.fields.Integer(required=True)
-    severity = ma.fields.String(required=True)
+    severity = ma.fields.String(required=True, metadata={"enum_name": "Severity"})
     phase = ma.fields.String(allow_none=True, required=True, metadata={"enum": list(PHASES)})
     infusion_number = ma.fields.Integer(allow_none=True, required=True)
     days_since_infusion = ma.fields.Float(allow_none=True, required=True)
-    flags = ma.fields.List(ma.fields.String(), required=True)
+    flags = ma.fields.List(ma.fields.String(metadata={"enum_name": "FlagKey"}), required=True)
 
 
 class PhaseSummarySchema(Schema):
-    phase = ma.fields.String(required=True)
+    phase = ma.fields.String(allow_none=True, required=True, metadata={"enum_name": "Phase"})
     start = ma.fields.AwareDateTime(required=True, data_key="from")
     end = ma.fields.AwareDateTime(required=True, data_key="to")
     count = ma.fields.Integer(required=True)
@@ -105,7 +105,7 @@ class TrendInfusionSchema(Schema):
 class BenefitSchema(Schema):
     infusion_number = ma.fields.Integer(required=True)
     administered_at = ma.fields.AwareDateTime(required=True)
-    phase = ma.fields.String(required=True)
+    phase = ma.fields.String(required=True, metadata={"enum_name": "InfusionPhase"})
     before = ma.fields.Integer(allow_none=True, required=True)
     best_after = ma.fields.Integer(allow_none=True, required=True)
     last_after = ma.fields.Integer(allow_none=True, required=True)
@@ -134,7 +134,7 @@ class SignalSchema(Schema):
 
 
 class TrendSchema(Schema):
-    questionnaire = ma.fields.String(required=True)
+    questionnaire = ma.fields.String(required=True, metadata={"enum_name": "QuestionnaireKey"})
     course_id = ma.fields.UUID(allow_none=True, required=True)
     baseline = ma.fields.Nested(TrendBaselineSchema, allow_none=True, required=True)
     latest = ma.fields.Nested(LatestSchema, allow_none=True, required=True)
@@ -165,10 +165,12 @@ class InstrumentSummarySchema(TrendSchema):
 
 class SummaryCourseSchema(Schema):
     id = ma.fields.UUID(required=True)
-    status = ma.fields.String(required=True)
-    indications = ma.fields.List(ma.fields.String(), required=True)
+    status = ma.fields.String(required=True, metadata={"enum_name": "CourseStatus"})
+    indications = ma.fields.List(
+        ma.fields.String(metadata={"enum_name": "Indication"}), required=True
+    )
     started_on = ma.fields.Date(required=True)
-    phase = ma.fields.String(allow_none=True, required=True)
+    phase = ma.fields.String(allow_none=True, required=True, metadata={"enum_name": "Phase"})
     infusion_count = ma.fields.Integer(required=True)
 
 
@@ -184,7 +186,9 @@ class SummarySchema(Schema):
 
 
 class OutcomesArgsSchema(Schema):
-    questionnaire = ma.fields.String(required=True, metadata={"example": "phq9"})
+    questionnaire = ma.fields.String(
+        required=True, metadata={"example": "phq9", "enum_name": "QuestionnaireKey"}
+    )
     since = CalendarDate(
         load_default=None, data_key="from", metadata={"description": "Courses started from"}
     )
@@ -222,7 +226,7 @@ class AtInfusionSchema(Schema):
     )
 
 
-class SeveritySchema(Schema):
+class SeverityCountsSchema(Schema):
     baseline = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(allow_none=True))
     latest = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(allow_none=True))
 
@@ -234,7 +238,7 @@ class BenefitSummarySchema(Schema):
 
 class OutcomesSchema(Schema):
     clinic_id = ma.fields.UUID(required=True)
-    questionnaire = ma.fields.String(required=True)
+    questionnaire = ma.fields.String(required=True, metadata={"enum_name": "QuestionnaireKey"})
     suppressed = ma.fields.Boolean(
         required=True, metadata={"description": "Numbers about fewer than 5 patients are null"}
     )
@@ -244,6 +248,6 @@ class OutcomesSchema(Schema):
     response = ma.fields.Nested(RateSchema, required=True)
     remission = ma.fields.Nested(RateSchema, required=True)
     mean_change = ma.fields.Nested(MeanChangeSchema, required=True)
-    severity = ma.fields.Nested(SeveritySchema, required=True)
+    severity = ma.fields.Nested(SeverityCountsSchema, required=True)
     by_infusion = ma.fields.List(ma.fields.Nested(AtInfusionSchema), required=True)
     maintenance_benefit = ma.fields.Nested(BenefitSummarySchema, required=True)
