@@ -128,9 +128,11 @@ def chart(trend: Trend, as_of: dt.datetime) -> Chart:
         )
         for p in trend.points
     ]
+    # Check-ins with no course have no phase to label.
     phases = [
         Marker(scale.x(p.start + (p.end - p.start) / 2), p.phase.replace("_", " "), p.phase)
         for p in trend.phases
+        if p.phase is not None
     ]
     x_ticks, y_ticks = ticks(trend, scale)
     return Chart(
