@@ -40,7 +40,9 @@ def openapi_settings(docs_enabled: bool) -> dict:
             "info": {
                 "description": (
                     "Outcome tracking for IV ketamine clinics. Errors are RFC 9457 "
-                    "application/problem+json; lists use cursor pagination."
+                    "application/problem+json; lists use cursor pagination. No text may "
+                    "contain a NUL character or an unpaired surrogate (they cannot be "
+                    "stored): such a request is refused with 422."
                 )
             },
             "servers": [{"url": "/"}],

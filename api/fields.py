@@ -12,7 +12,7 @@ import re
 
 import marshmallow as ma
 
-from api.domain.timeline import EARLIEST, LATEST, plausible
+from api.domain.timeline import plausible
 
 RANGE_MESSAGE = "Must be from 1900 up to (not including) 2100."
 
@@ -20,6 +20,14 @@ RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$", re.IGNORECASE
 )
 CALENDAR_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# The years accepted, as written (the document states them as a pattern).
+YEARS = ("19", "20")
+YEAR_PATTERN = "^(19|20)[0-9]{2}-"
+
+
+def with_year_pattern(kwargs: dict) -> dict:
+    """Field arguments whose documentation states the accepted years."""
+    return {**kwargs, "metadata": {"pattern": YEAR_PATTERN, **kwargs.get("metadata", {})}}
 
 
 class Instant(ma.fields.AwareDateTime):
@@ -32,9 +40,14 @@ class Instant(ma.fields.AwareDateTime):
         "range": RANGE_MESSAGE,
     }
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**with_year_pattern(kwargs))
+
     def _deserialize(self, value, attr, data, **kwargs) -> dt.datetime:
         if not isinstance(value, str) or not RFC3339.match(value):
             raise self.make_error("rfc3339")
+        if not value.startswith(YEARS):
+            raise self.make_error("range")
         try:
             parsed = dt.datetime.fromisoformat(value.upper())
         except ValueError as error:
@@ -53,13 +66,15 @@ class CalendarDate(ma.fields.Date):
 
     default_error_messages = {"range": RANGE_MESSAGE}
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**with_year_pattern(kwargs))
+
     def _deserialize(self, value, attr, data, **kwargs) -> dt.date:
         if not isinstance(value, str) or not CALENDAR_DATE.match(value):
             raise self.make_error("invalid")
-        day = super()._deserialize(value, attr, data, **kwargs)
-        if not EARLIEST.date() <= day < LATEST.date():
+        if not value.startswith(YEARS):
             raise self.make_error("range")
-        return day
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class MaxEntries(ma.validate.Validator):

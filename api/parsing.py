@@ -30,11 +30,13 @@ class MalformedBody(DomainError):
     title = "Malformed JSON body"
 
 
-def _finite(text: str) -> float:
+def _finite(text: str) -> float | int:
+    """A JSON number with a fraction or exponent. JSON does not tell 2.0 from 2 (nor does JSON
+    Schema's integer), so an integral one is read as the integer."""
     value = float(text)
     if not math.isfinite(value):
         raise ValueError("number out of range")
-    return value
+    return int(value) if value.is_integer() else value
 
 
 def _no_constants(name: str) -> Any:

@@ -4,13 +4,14 @@ document is built (an apispec plugin), so nothing here is repeated on the routes
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from apispec import BasePlugin
 
 from api.domain.courses import INDICATIONS, SIDE_EFFECTS
 from api.domain.registry import Registry
-from api.domain.schedule import PHASES, RULE_TYPES
+from api.domain.schedule import PHASES, RULE_REQUIRES, RULE_SETTINGS, RULE_TYPES
 from api.models.alert import ALERT_KINDS, ALERT_PRIORITIES, ALERT_STATUSES
 from api.models.identity import ROLES, STAFF_ROLES
 from api.smorest import ANY_USER, PUBLIC, route_policy
@@ -114,6 +115,119 @@ def registry_enums(registry: Registry) -> dict[str, tuple[str, ...]]:
     }
 
 
+def plan_rule_variants(definition: dict, registry: Registry) -> dict[str, tuple[str, dict]]:
+    """One schema per kind of rule, with the settings it takes (RULE_SETTINGS); an every_n_days
+    rule asks each instrument at most as often as its definition allows (check_plan_rule)."""
+    properties = definition["properties"]
+    variants = {}
+    for kind in RULE_TYPES:
+        settings = RULE_SETTINGS[kind]
+        variant: dict[str, Any] = {
+            "type": "object",
+            "properties": {
+                "questionnaire": properties["questionnaire"],
+                "type": {"type": "string", "const": kind},
+                **{setting: properties[setting] for setting in settings},
+            },
+            "required": ["questionnaire", "type", *RULE_REQUIRES.get(kind, ())],
+            "additionalProperties": False,
+        }
+        if kind == "every_n_days":
+            variant["allOf"] = spacing_rules(registry)
+        name = "".join(part.title() for part in kind.split("_")) + "Rule"
+        variants[kind] = (name, variant)
+    return variants
+
+
+def spacing_rules(registry: Registry) -> list[dict]:
+    """For each minimum interval the definitions set: `days` at least that, for those
+    instruments, unless `allow_short_interval` is true."""
+    by_interval: dict[int, list[str]] = {}
+    for questionnaire in registry.all():
+        if questionnaire.minimum_interval_days is not None:
+            by_interval.setdefault(questionnaire.minimum_interval_days, []).append(
+                questionnaire.key
+            )
+    return [
+        {
+            "if": {
+                "properties": {
+                    "questionnaire": {"enum": keys},
+                    "allow_short_interval": {"not": {"const": True}},
+                }
+            },
+            "then": {"properties": {"days": {"minimum": days}}},
+        }
+        for days, keys in sorted(by_interval.items())
+    ]
+
+
+def option_values(values: frozenset[int]) -> dict:
+    """An item's option values: a range when they run without a gap (0–3), else each."""
+    low, high = min(values), max(values)
+    if len(values) == high - low + 1:
+        return {"minimum": low, "maximum": high}
+    return {"enum": sorted(values)}
+
+
+def check_in_variants(definition: dict, registry: Registry) -> dict[str, tuple[str, dict]]:
+    """One schema per questionnaire: its items, each with its option values, the scored ones
+    required (api/domain/scoring.py validate_answers)."""
+    properties = definition["properties"]
+    variants = {}
+    for questionnaire in registry.all():
+        answers = {
+            "type": "object",
+            "description": "Item id → option value",
+            "properties": {
+                item.id: {"type": "integer", **option_values(item.values), "description": item.text}
+                for item in questionnaire.items
+            },
+            "required": [item.id for item in questionnaire.items if item.scored],
+            "additionalProperties": False,
+        }
+        key = questionnaire.key
+        variants[key] = (
+            f"CheckInSubmit{key.title()}",
+            {
+                "type": "object",
+                "description": f"A {questionnaire.short_title} check-in",
+                "properties": {
+                    **properties,
+                    "questionnaire": {"type": "string", "const": key},
+                    "answers": answers,
+                },
+                "required": definition["required"],
+                "additionalProperties": False,
+            },
+        )
+    return variants
+
+
+# Rules across fields of a new record (api/domain/courses.py infusion_problems); a change to a
+# stored one that breaks them is a conflict with its state (409), which no schema can state.
+CONDITIONS: dict[str, list[dict]] = {
+    "InfusionCreate": [
+        {
+            "if": {"properties": {"status": {"const": "completed"}}},
+            "then": {
+                "required": ["administered_at", "dose_mg_per_kg"],
+                "properties": {
+                    "administered_at": {"type": "string"},
+                    "dose_mg_per_kg": {"type": "number"},
+                },
+            },
+        },
+        {
+            "if": {"properties": {"status": {"const": "scheduled"}}},
+            "then": {
+                "required": ["scheduled_for"],
+                "properties": {"scheduled_for": {"type": "string"}},
+            },
+        },
+    ],
+}
+
 ROLE_NAMES = {"patient": "patients", "clinician": "clinicians", "clinic_admin": "clinic admins"}
 
 HEADERS: dict[str, dict[str, Any]] = {
@@ -173,12 +287,40 @@ class InterfacePlugin(BasePlugin):
         for name, header in HEADERS.items():
             spec.components.header(name, header)
 
-        def named_enum(converter, field, ret: dict, **kwargs) -> dict:
+        def document_field(converter, field, ret: dict, **kwargs) -> dict:
+            documented = field.metadata.get("documented_as")
+            if documented is not None:
+                ret.clear()
+                return copy.deepcopy(documented)
             return self.named_enum(field, ret)
 
         for plugin in spec.plugins:
             if hasattr(plugin, "converter"):
-                plugin.converter.add_attribute_function(named_enum)
+                plugin.converter.add_attribute_function(document_field)
+
+    def schema_helper(self, name, definition, **kwargs) -> None:
+        """Schemas the marshmallow ones cannot state: one variant per kind of plan rule and
+        per questionnaire, each exact."""
+        registry = self.app.extensions["interval.questionnaires"]
+        if name in CONDITIONS:
+            definition["allOf"] = copy.deepcopy(CONDITIONS[name])
+        if name == "PlanRule":
+            self._variants(definition, "type", plan_rule_variants(definition, registry))
+        elif name == "CheckInSubmit":
+            self._variants(definition, "questionnaire", check_in_variants(definition, registry))
+
+    def _variants(self, definition: dict, discriminator: str, variants: dict) -> None:
+        """Replace `definition` by oneOf the named variants, told apart by one property."""
+        mapping = {}
+        for value, (name, variant) in variants.items():
+            self.spec.components.schema(name, variant)
+            mapping[value] = f"#/components/schemas/{name}"
+        description = definition.get("description")
+        definition.clear()
+        definition["oneOf"] = [{"$ref": ref} for ref in mapping.values()]
+        definition["discriminator"] = {"propertyName": discriminator, "mapping": mapping}
+        if description:
+            definition["description"] = description
 
     def named_enum(self, field, ret: dict, **kwargs) -> dict:
         """A field of an enumeration refers to the enumeration's schema (nullable: anyOf it or

@@ -38,15 +38,33 @@ COURSE_DATES_AHEAD = dt.timedelta(days=366)
 SCHEDULE_AHEAD = dt.timedelta(days=2 * 366)
 
 
-def _check_course_dates(course: Course, now: dt.datetime) -> None:
+def course_problems(course: Course, now: dt.datetime) -> dict[str, list[str]]:
+    """What is inconsistent about a course as it would be stored (a pure function)."""
     latest = (now + COURSE_DATES_AHEAD).date()
-    errors = {
+    problems = {
         name: ["Must not be more than a year from today."]
         for name in ("started_on", "completed_on")
         if getattr(course, name) is not None and getattr(course, name) > latest
     }
-    if errors:
-        raise Invalid(errors=errors)
+    if course.status == "completed" and course.completed_on is None:
+        problems["completed_on"] = ["Required to complete a course."]
+    if course.status == "active" and course.completed_on is not None:
+        problems["completed_on"] = ["Only a completed course has an end date."]
+    if course.completed_on is not None and course.completed_on < course.started_on:
+        problems["completed_on"] = ["Must not be before started_on."]
+    return problems
+
+
+def refuse(problems: dict[str, list[str]], *, changing: bool) -> None:
+    """A new record's problems are the request's (422); a change's may come from what was
+    stored before it, so they conflict with the record's state (409)."""
+    if not problems:
+        return
+    if changing:
+        raise Conflict(
+            "The change would leave the record inconsistent; see errors.", errors=problems
+        )
+    raise Invalid(errors=problems)
 
 
 @dataclass(frozen=True)
@@ -143,7 +161,7 @@ def create_course(
         created_by=actor.user_id,
         changed_at=now,
     )
-    _check_course_dates(course, now)
+    refuse(course_problems(course, now), changing=False)
     _set_instants(course, patient)
     session.add(course)
     session.flush()
@@ -218,35 +236,29 @@ def update_course(
     ):
         if field in changes:
             setattr(course, field, changes[field])
-    if course.status == "completed" and course.completed_on is None:
-        raise Invalid(errors={"completed_on": ["Required to complete a course."]})
-    if course.status == "active" and course.completed_on is not None:
-        raise Invalid(errors={"completed_on": ["Only a completed course has an end date."]})
-    if course.completed_on is not None and course.completed_on < course.started_on:
-        raise Invalid(errors={"completed_on": ["Must not be before started_on."]})
-    _check_course_dates(course, now)
+    refuse(course_problems(course, now), changing=True)
     _set_instants(course, session.get_one(Patient, course.patient_id))
     course.changed_at = now
     session.flush()
     return course_record(session, rules, course)
 
 
-def _check_infusion(infusion: Infusion, now: dt.datetime) -> None:
-    """Rules that span fields; each field's own range is checked by the schema."""
+def infusion_problems(infusion: Infusion, now: dt.datetime) -> dict[str, list[str]]:
+    """Rules that span fields, on an infusion as it would be stored (a pure function); each
+    field's own range is checked by the schema."""
+    problems = {}
     if infusion.status == "completed":
-        errors = {}
         if infusion.administered_at is None:
-            errors["administered_at"] = ["Required for a completed infusion."]
+            problems["administered_at"] = ["Required for a completed infusion."]
         elif infusion.administered_at > now + FUTURE_TOLERANCE:
-            errors["administered_at"] = ["Must not be in the future."]
+            problems["administered_at"] = ["Must not be in the future."]
         if infusion.dose_mg_per_kg is None:
-            errors["dose_mg_per_kg"] = ["Required for a completed infusion."]
-        if errors:
-            raise Invalid(errors=errors)
+            problems["dose_mg_per_kg"] = ["Required for a completed infusion."]
     if infusion.status == "scheduled" and infusion.scheduled_for is None:
-        raise Invalid(errors={"scheduled_for": ["Required for a scheduled infusion."]})
+        problems["scheduled_for"] = ["Required for a scheduled infusion."]
     if infusion.scheduled_for is not None and infusion.scheduled_for > now + SCHEDULE_AHEAD:
-        raise Invalid(errors={"scheduled_for": ["Must not be more than two years ahead."]})
+        problems["scheduled_for"] = ["Must not be more than two years ahead."]
+    return problems
 
 
 INFUSION_FIELDS = (
@@ -287,7 +299,7 @@ def record_infusion(
         updated_at=now,
     )
     _apply(infusion, fields)
-    _check_infusion(infusion, now)
+    refuse(infusion_problems(infusion, now), changing=False)
     session.add(infusion)
     session.flush()
     return infusion_records(session, rules, actor, course, [infusion])[0]
@@ -348,7 +360,7 @@ def update_infusion(
     if infusion.status == "cancelled" and changes.get("status", "cancelled") != "cancelled":
         raise Conflict("A cancelled infusion stays cancelled; record a new one.")
     _apply(infusion, changes)
-    _check_infusion(infusion, now)
+    refuse(infusion_problems(infusion, now), changing=True)
     infusion.updated_at = now
     session.flush()
     course = session.get_one(Course, infusion.course_id)

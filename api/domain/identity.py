@@ -22,7 +22,7 @@ from api.domain.credentials import (
     normalize_code,
     secret_digest,
 )
-from api.domain.errors import Conflict, Invalid, Unauthorized
+from api.domain.errors import Conflict, Forbidden, Invalid, Unauthorized
 from api.domain.safety import crisis_card
 from api.models import Clinic, EnrollmentCode, Patient, RefreshFamily, RefreshToken, User
 
@@ -62,7 +62,9 @@ class LoginFailed(Unauthorized):
         self.locked_now = locked_now
 
 
-class PasswordChangeFailed(Invalid):
+class PasswordChangeFailed(Forbidden):
+    """A well-formed request refused: the current password does not match (403, not 422)."""
+
     def __init__(self, *, locked_now: bool):
         super().__init__(
             "The current password is incorrect.", errors={"current_password": ["Incorrect."]}

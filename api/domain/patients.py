@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from api.db import rows_affected
 from api.domain.access import Actor, get_patient, require_staff
-from api.domain.errors import Conflict, NotFound
+from api.domain.errors import Conflict, Invalid, NotFound
 from api.domain.identity import IdentitySettings, patient_enrollment_code
 from api.models import CareTeamMember, Patient, User
 
@@ -127,7 +127,12 @@ def add_to_care_team(
         )
     )
     if clinician is None:
-        raise NotFound("Clinician not found.")
+        # The patient exists: what is wrong is the body's reference (the same answer for a
+        # user of another clinic, a non-clinician and no one at all).
+        raise Invalid(
+            "No clinician of this clinic has that id.",
+            errors={"user_id": ["Not a clinician of this clinic."]},
+        )
     if session.get(CareTeamMember, (patient.id, clinician.id)) is None:
         session.add(
             CareTeamMember(

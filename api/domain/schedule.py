@@ -23,6 +23,14 @@ from api.domain.timeline import (
 from api.models import SCORES_ONLY, CheckIn, Course, Infusion, Patient
 
 RULE_TYPES = ("at_baseline", "before_each_infusion", "after_each_infusion", "every_n_days")
+# The settings each kind of rule takes, and which of them it must have.
+RULE_SETTINGS: dict[str, tuple[str, ...]] = {
+    "at_baseline": (),
+    "before_each_infusion": ("window_hours",),
+    "after_each_infusion": ("offset_hours", "window_hours"),
+    "every_n_days": ("days", "phases", "allow_short_interval"),
+}
+RULE_REQUIRES: dict[str, tuple[str, ...]] = {"every_n_days": ("days",)}
 PHASES = ("baseline", "induction", "maintenance", "follow_up")
 DEFAULT_BEFORE_HOURS = 48
 DEFAULT_AFTER_OFFSET_HOURS = 24

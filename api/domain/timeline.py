@@ -24,8 +24,10 @@ LOOKBACK = dt.timedelta(days=30)
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 # Clinical records before 1900 or from 2100 on are typing mistakes, and instants near the ends
 # of Python's range cannot be moved to UTC or shifted by a look-back without overflowing.
-EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
-LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+# Times are accepted as written from 1900 up to 2100 (api/fields.py); in UTC, with any offset,
+# that is within these bounds.
+EARLIEST = dt.datetime(1899, 12, 31, tzinfo=dt.UTC)
+LATEST = dt.datetime(2100, 1, 2, tzinfo=dt.UTC)
 # A check-in this soon after an infusion's start was filled in the chair (configurable).
 DEFAULT_IN_CHAIR_GRACE = dt.timedelta(minutes=15)
 # CLINICAL.md: a scale taken within 72 hours after an infusion reflects its acute effect.

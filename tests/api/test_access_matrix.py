@@ -100,7 +100,7 @@ ROUTES = [
         "/v1/me/password",
         lambda w: "/v1/me/password",
         lambda w: {"current_password": "not the password", "new_password": "whatever long"},
-        _statuses(401, 422, 422, 422, 422, 422, 422, 422),
+        _statuses(401, 403, 403, 403, 403, 403, 403, 403),
     ),
     (
         "GET",

@@ -1,6 +1,6 @@
 """Whose record a write targets matters as much as who calls: a target in another clinic (a user
-to deactivate, a clinician to add to a care team, a patient whose team is changed) answers 404,
-and nothing changes."""
+to deactivate, a clinician to add to a care team, a patient whose team is changed) answers 404, or
+for a reference in the body the same 422 as an id that names no one, and nothing changes."""
 
 from __future__ import annotations
 
@@ -59,7 +59,9 @@ def test_adding_another_clinics_clinician_to_a_care_team(client, auth, session, 
         json={"user_id": str(clinics.other_clinician.id)},
         headers=auth(getattr(clinics, caller)),
     )
-    assert response.status_code == 404
+    # The same answer as for an id that names no one: nothing about the other clinic.
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"user_id": ["Not a clinician of this clinic."]}
     assert team(session, clinics.patient) == {clinics.care_clinician.id}
 
 
@@ -143,7 +145,10 @@ def test_only_a_clinician_joins_a_care_team(client, auth, session, clinics):
         json={"user_id": str(clinics.admin.id)},
         headers=auth(clinics.care_clinician),
     )
-    assert (response.status_code, response.get_json()["detail"]) == (404, "Clinician not found.")
+    assert (response.status_code, response.get_json()["errors"]) == (
+        422,
+        {"user_id": ["Not a clinician of this clinic."]},
+    )
     assert team(session, clinics.patient) == {clinics.care_clinician.id}
 
 

@@ -117,7 +117,7 @@ REFUSALS = [
     ("missing scored item", lambda b: b["answers"].pop("9"), "answers.9"),
     ("unknown item", lambda b: b["answers"].update({"11": 0}), "answers.11"),
     ("string for a number", lambda b: b["answers"].update({"1": "2"}), "answers.1"),
-    ("float for an integer", lambda b: b["answers"].update({"1": 2.0}), "answers.1"),
+    ("fraction for an integer", lambda b: b["answers"].update({"1": 2.5}), "answers.1"),
     ("boolean for an integer", lambda b: b["answers"].update({"1": True}), "answers.1"),
     ("null value", lambda b: b["answers"].update({"1": None}), "answers.1"),
     ("unknown questionnaire", lambda b: b.update(questionnaire="bdi2"), "questionnaire"),
@@ -274,3 +274,12 @@ class TestEnteredInError:
         url = f"/v1/patients/{patient.id}/check-ins?status=final"
         items = client.get(url, headers=auth(clinician)).get_json()["items"]
         assert [i["id"] for i in items] == [kept["id"]]
+
+
+def test_an_integral_number_is_the_integer(submit, patient):
+    # JSON does not tell 2.0 from 2, nor does the document's `integer`.
+    body = check_in_body(i1=1)
+    body["answers"]["2"] = 2.0
+    response = submit(patient, body)
+    assert response.status_code == 201
+    assert response.get_json()["answers"]["2"] == 2 and response.get_json()["score"]["total"] == 3

@@ -193,7 +193,7 @@ def test_nul_in_a_query_string(client, auth, patient, query):
         ("dose_mg_per_kg", "0.5"),
         ("dose_mg_per_kg", True),
         ("heart_rate", "80"),
-        ("duration_minutes", 40.0),
+        ("duration_minutes", 40.5),
         ("serious_side_effects", 1),
         ("serious_side_effects", "true"),
     ],

@@ -27,7 +27,15 @@ class Clinic:
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     folder = tmp_path_factory.mktemp("contract")
-    app = create_app(app_config(f"sqlite:///{folder / 'contract.db'}", str(folder)))
+    app = create_app(
+        app_config(
+            f"sqlite:///{folder / 'contract.db'}",
+            str(folder),
+            # Thousands of requests a minute from one address: the limits are tested elsewhere.
+            RATE_LIMIT_PER_ADDRESS="1000000/minute",
+            RATE_LIMIT_PER_ACCOUNT="1000000/minute",
+        )
+    )
     with app.extensions["interval.db"].engine.begin() as connection:
         upgrade(connection)
     yield app

@@ -137,9 +137,9 @@ def sign_in(package, anonymous, base_url: str, email: str, password: str):
 
 
 def phq9(m, answers: dict, days_ago: float):
-    return m.CheckInSubmit(
-        questionnaire=m.QuestionnaireKey.PHQ9,
-        answers=m.CheckInSubmitAnswers.from_dict(answers),
+    return m.CheckInSubmitPhq9(
+        questionnaire="phq9",
+        answers=m.CheckInSubmitPhq9Answers.from_dict(answers),
         completed_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=days_ago),
         id=uuid.uuid4(),
     )

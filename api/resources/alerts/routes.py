@@ -128,7 +128,7 @@ def _transition(action: str, alert_id: uuid.UUID, note_text: str | None) -> Aler
 @blp.route("/<uuid:alert_id>/acknowledge", methods=["POST"])
 @audited("alert.acknowledge", "alert")
 @blp.auth(*STAFF_ROLES)
-@blp.arguments(AcknowledgeSchema)
+@blp.arguments(AcknowledgeSchema, required=False)
 @blp.response(200, AlertSchema)
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(409, response="CONFLICT")

@@ -2,13 +2,20 @@
 
 import marshmallow as ma
 
+from api.domain.credentials import MIN_PASSWORD_LENGTH
 from api.smorest import ResourceSchema, Schema
 
 
-def password_field() -> ma.fields.String:
-    """A password as sent: never echoed back, at most 1 KiB (Argon2 hashes any length)."""
+def password_field(minimum: int = 1) -> ma.fields.String:
+    """A password as sent: never echoed back, at most 1 KiB (Argon2 hashes any length); a new
+    one at least MIN_PASSWORD_LENGTH characters."""
     return ma.fields.String(
-        required=True, validate=ma.validate.Length(min=1, max=1024), load_only=True
+        required=True,
+        validate=[
+            ma.validate.Length(max=1024),
+            ma.validate.Length(min=minimum, error="Use at least {min} characters."),
+        ],
+        load_only=True,
     )
 
 
@@ -26,12 +33,12 @@ class RefreshSchema(Schema):
 class EnrollSchema(Schema):
     code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
     email = ma.fields.Email(required=True, validate=ma.validate.Length(max=320))
-    password = password_field()
+    password = password_field(MIN_PASSWORD_LENGTH)
 
 
 class PasswordChangeSchema(Schema):
     current_password = password_field()
-    new_password = password_field()
+    new_password = password_field(MIN_PASSWORD_LENGTH)
 
 
 class TokenSchema(Schema):

@@ -2,6 +2,7 @@
 
 import marshmallow as ma
 
+from api.context import questionnaire_registry
 from api.fields import Instant, MaxEntries
 from api.resources.pagination import PageArgsSchema, page_schema
 from api.smorest import ProblemSchema, SafetySchema, Schema
@@ -121,8 +122,16 @@ class BatchSchema(Schema):
     checked_item_by_item = ("check_ins",)
 
     check_ins = ma.fields.List(
-        # Read as raw JSON so one bad item is refused alone; each is a CheckInSubmit.
-        ma.fields.Raw(metadata={"allOf": [{"$ref": "#/components/schemas/CheckInSubmit"}]}),
+        # Read as raw JSON so that one bad item is refused alone (its result is a 422) and
+        # the others stored, a safety item among them: any JSON value is an item of the batch.
+        ma.fields.Raw(
+            allow_none=True,
+            metadata={
+                "anyOf": [{"$ref": "#/components/schemas/CheckInSubmit"}, {}],
+                "description": "A check-in as for a single submission; one that is not is "
+                "refused alone, in its result",
+            },
+        ),
         required=True,
         validate=ma.validate.Length(min=1, max=MAX_BATCH),
         metadata={"description": f"Up to {MAX_BATCH} check-ins, each as for a single submission"},
@@ -142,8 +151,17 @@ class BatchResponseSchema(Schema):
     results = ma.fields.List(ma.fields.Nested(BatchResultSchema), required=True)
 
 
+def known_questionnaire(key: str) -> None:
+    if questionnaire_registry().get(key) is None:
+        raise ma.ValidationError("Unknown questionnaire.")
+
+
 class CheckInListArgsSchema(PageArgsSchema):
-    questionnaire = ma.fields.String(load_default=None, metadata={"enum_name": "QuestionnaireKey"})
+    questionnaire = ma.fields.String(
+        load_default=None,
+        validate=known_questionnaire,
+        metadata={"enum_name": "QuestionnaireKey"},
+    )
     since = Instant(load_default=None, data_key="from")
     until = Instant(load_default=None, data_key="to")
     status = ma.fields.String(

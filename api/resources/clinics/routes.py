@@ -95,7 +95,7 @@ class ClinicById(MethodView):
 
     @audited("clinic.update", "clinic")
     @blp.auth("clinic_admin")
-    @blp.arguments(ClinicUpdateSchema)
+    @blp.arguments(ClinicUpdateSchema, required=False)
     @blp.response(200, ClinicSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def patch(self, args, clinic_id: uuid.UUID):

@@ -32,11 +32,19 @@ class StaffUpdateSchema(Schema):
     active = StrictBoolean(required=True)
 
 
+# What a crisis resource links to: an http(s) address in printable ASCII (an international
+# domain in its xn-- form), checked by this pattern alone, the same in every regex engine.
+WEB_ADDRESS = r"^https?://[!-~]+$"
+
+
 class CrisisResourceSchema(Schema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
     phone = ma.fields.String(validate=ma.validate.Length(max=40))
     sms = ma.fields.String(validate=ma.validate.Length(max=40))
-    url = ma.fields.Url(validate=ma.validate.Length(max=500))
+    url = ma.fields.String(
+        validate=[ma.validate.Length(max=500), ma.validate.Regexp(WEB_ADDRESS)],
+        metadata={"pattern": WEB_ADDRESS, "description": "A web address, http(s)://…"},
+    )
     note = ma.fields.String(validate=ma.validate.Length(max=500))
 
 

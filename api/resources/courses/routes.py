@@ -200,7 +200,7 @@ class CourseById(MethodView):
 
     @audited("course.update", "course")
     @blp.auth("clinician")
-    @blp.arguments(CourseUpdateSchema)
+    @blp.arguments(CourseUpdateSchema, required=False)
     @blp.response(200, CourseSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
@@ -273,7 +273,7 @@ class InfusionById(MethodView):
 
     @audited("infusion.update", "infusion")
     @blp.auth("clinician")
-    @blp.arguments(InfusionUpdateSchema)
+    @blp.arguments(InfusionUpdateSchema, required=False)
     @blp.response(200, InfusionSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")

@@ -4,7 +4,13 @@ import marshmallow as ma
 
 from api.context import questionnaire_registry
 from api.domain.courses import INDICATIONS, SIDE_EFFECTS
-from api.domain.schedule import PHASES, RULE_TYPES, check_plan_rule
+from api.domain.schedule import (
+    PHASES,
+    RULE_REQUIRES,
+    RULE_SETTINGS,
+    RULE_TYPES,
+    check_plan_rule,
+)
 from api.fields import CalendarDate, Instant, StrictBoolean, StrictFloat
 from api.smorest import Schema
 
@@ -43,10 +49,12 @@ class PlanRuleSchema(Schema):
         definition = questionnaire_registry().get(data["questionnaire"])
         if definition is None:
             raise ma.ValidationError("Unknown questionnaire.", "questionnaire")
-        if data["type"] == "every_n_days" and "days" not in data:
-            raise ma.ValidationError("Required for every_n_days.", "days")
-        if data["type"] != "every_n_days" and ("days" in data or "phases" in data):
-            raise ma.ValidationError("Only every_n_days takes days and phases.", "type")
+        kind = data["type"]
+        for setting in RULE_REQUIRES.get(kind, ()):
+            if setting not in data:
+                raise ma.ValidationError(f"Required for {kind}.", setting)
+        for setting in sorted(data.keys() - {"questionnaire", "type"} - set(RULE_SETTINGS[kind])):
+            raise ma.ValidationError(f"{kind} does not take {setting}.", setting)
         too_often = check_plan_rule(data, definition.minimum_interval_days)
         if too_often:
             raise ma.ValidationError(too_often, "days")
@@ -116,20 +124,45 @@ class CourseSchema(Schema):
     created_at = ma.fields.AwareDateTime(required=True)
 
 
+SYSTOLIC = (50, 300)
+DIASTOLIC = (20, 200)
+READING_RULE = "[systolic, diastolic] in mmHg: 50–300 over 20–200, systolic higher."
+# JSON Schema cannot compare two items; the rest of the rule it states exactly.
+READING_DOC = {
+    "type": "array",
+    "description": READING_RULE,
+    "minItems": 2,
+    "maxItems": 2,
+    "prefixItems": [
+        {"type": "integer", "minimum": SYSTOLIC[0], "maximum": SYSTOLIC[1]},
+        {"type": "integer", "minimum": DIASTOLIC[0], "maximum": DIASTOLIC[1]},
+    ],
+    "items": {"type": "integer"},
+}
+
+
+def reading() -> ma.fields.List:
+    return ma.fields.List(
+        ma.fields.Integer(strict=True),
+        validate=ma.validate.Length(equal=2),
+        metadata={"documented_as": READING_DOC},
+    )
+
+
 class BloodPressureSchema(Schema):
-    before = ma.fields.List(ma.fields.Integer(strict=True), validate=ma.validate.Length(equal=2))
-    peak = ma.fields.List(ma.fields.Integer(strict=True), validate=ma.validate.Length(equal=2))
-    after = ma.fields.List(ma.fields.Integer(strict=True), validate=ma.validate.Length(equal=2))
+    before = reading()
+    peak = reading()
+    after = reading()
 
     @ma.validates_schema
     def plausible(self, data, **kwargs):
-        for moment, reading in data.items():
-            systolic, diastolic = reading
-            if not (50 <= systolic <= 300 and 20 <= diastolic <= 200 and systolic > diastolic):
-                raise ma.ValidationError(
-                    "[systolic, diastolic] in mmHg: 50–300 over 20–200, systolic higher.",
-                    moment,
-                )
+        for moment, (systolic, diastolic) in data.items():
+            if not (
+                SYSTOLIC[0] <= systolic <= SYSTOLIC[1]
+                and DIASTOLIC[0] <= diastolic <= DIASTOLIC[1]
+                and systolic > diastolic
+            ):
+                raise ma.ValidationError(READING_RULE, moment)
 
 
 INFUSION_FIELDS: dict[str, ma.fields.Field] = {

@@ -38,7 +38,11 @@ class PatientCreateSchema(Schema):
     timezone = ma.fields.String(
         required=True,
         validate=[ma.validate.Length(max=64), validate_timezone],
-        metadata={"example": "America/New_York"},
+        metadata={
+            "example": "America/New_York",
+            "format": "iana-time-zone",
+            "description": "A time zone of the IANA tz database",
+        },
     )
     mrn = ma.fields.String(load_default=None, validate=ma.validate.Length(min=1, max=64))
     # The document states a fixed range; the current year, checked when a request arrives,
@@ -47,6 +51,7 @@ class PatientCreateSchema(Schema):
         load_default=None,
         strict=True,
         validate=[ma.validate.Range(min=1900, max=2100), not_in_the_future],
+        metadata={"description": "From 1900 up to the current year"},
     )
 
 
