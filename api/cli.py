@@ -13,6 +13,7 @@ from api.db import utcnow
 from api.demo import load_demo
 from api.domain import identity
 from api.domain.errors import DomainError
+from api.examples import write_examples
 from api.migrate import upgrade
 from api.openapi import SPEC_PATH, generate
 
@@ -118,6 +119,13 @@ def openapi_write() -> None:
 
     SPEC_PATH.write_text(generate())
     click.echo(f"wrote {SPEC_PATH}")
+
+
+@openapi.command("examples")
+def openapi_examples() -> None:
+    """Capture every operation's request and response examples from a throwaway service."""
+
+    click.echo(f"wrote {write_examples()}; now run `interval openapi write`")
 
 
 @openapi.command("check")

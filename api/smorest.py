@@ -90,6 +90,45 @@ class ProblemSchema(Schema):
     )
 
 
+def problem_example(status: http.HTTPStatus) -> dict:
+    """An example problem of this status, as the service writes one (a refused check-in for
+    422)."""
+    example: dict = {"type": "about:blank", "title": status.phrase, "status": int(status)}
+    example["detail"] = status.phrase
+    example["request_id"] = "8d0c3f1e5b7a4c29a1e6f0b2d4c8e7a1"
+    if status == 422:
+        example |= REFUSED_CHECK_IN
+    return example
+
+
+# A refused check-in whose answers endorse item 9: the crisis information says they were not
+# sent (the default resources; a clinic may set its own).
+REFUSED_CHECK_IN = {
+    "type": "/problems/validation-error",
+    "title": "Invalid request",
+    "detail": "Some answers are missing or out of range.",
+    "errors": {"answers.9": ["Must be one of [0, 1, 2, 3]."]},
+    "safety": {
+        "answers_sent": False,
+        "message": "Your answers have NOT been sent yet. If you are thinking about harming "
+        "yourself or are in danger, call or text 988 now, or call 911.",
+        "resources": [
+            {
+                "name": "988 Suicide & Crisis Lifeline (US)",
+                "phone": "988",
+                "sms": "988",
+                "url": "https://988lifeline.org",
+            },
+            {
+                "name": "Emergency services",
+                "phone": "911",
+                "note": "Outside the US, call your local emergency number.",
+            },
+        ],
+    },
+}
+
+
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ProblemSchema
 
@@ -117,11 +156,16 @@ class Api(flask_smorest.Api):
             response: dict[str, Any] = {"description": status.phrase}
             if status >= 400:
                 response["schema"] = self.ERROR_SCHEMA
+                response["example"] = problem_example(status)
                 prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
             if status in (429, 503):
                 response["headers"] = {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}
             self.spec.components.response(status.name, response, lazy=True)
-        response = {"description": "Error (RFC 9457 problem)", "schema": self.ERROR_SCHEMA}
+        response = {
+            "description": "Error (RFC 9457 problem)",
+            "schema": self.ERROR_SCHEMA,
+            "example": problem_example(http.HTTPStatus.INTERNAL_SERVER_ERROR),
+        }
         prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 

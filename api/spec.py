@@ -5,6 +5,8 @@ document is built (an apispec plugin), so nothing here is repeated on the routes
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 from apispec import BasePlugin
@@ -66,6 +68,15 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("get", "/healthz"): "getHealth",
     ("get", "/readyz"): "getReadiness",
 }
+
+# Captured by `interval openapi examples` (api/examples.py): operationId → {"request": body,
+# "responses": {status: {media type: body}}}.
+EXAMPLES_PATH = Path(__file__).resolve().parent / "openapi_examples.json"
+
+
+def load_examples() -> dict[str, dict]:
+    return json.loads(EXAMPLES_PATH.read_text()) if EXAMPLES_PATH.exists() else {}
+
 
 # Operations whose answers carry the resource's version as an ETag (for If-Match).
 VERSIONED = {"createCourse", "getCourse", "updateCourse"} | {
@@ -284,6 +295,7 @@ class InterfacePlugin(BasePlugin):
         super().init_spec(spec)
         self.spec = spec
         self.enums = ENUMS | registry_enums(self.app.extensions["interval.questionnaires"])
+        self.examples = load_examples()
         for name, header in HEADERS.items():
             spec.components.header(name, header)
 
@@ -354,6 +366,7 @@ class InterfacePlugin(BasePlugin):
             responses = operation.setdefault("responses", {})
             self._errors(operation, responses, policy, path)
             self._headers(operation_id, responses)
+            self._examples(operation, self.examples.get(operation_id, {}))
             # In status order, the catch-all last.
             operation["responses"] = dict(sorted(responses.items(), key=lambda r: str(r[0])))
 
@@ -369,6 +382,19 @@ class InterfacePlugin(BasePlugin):
             extra["404"] = "NOT_FOUND"
         for status, name in extra.items():
             responses.setdefault(status, name)
+
+    def _examples(self, operation: dict, captured: dict) -> None:
+        """The captured request body and successful answers, beside their schemas."""
+        if "request" in captured and "requestBody" in operation:
+            for media in operation["requestBody"].get("content", {}).values():
+                media["example"] = captured["request"]
+        for status, response in operation["responses"].items():
+            answers = captured.get("responses", {}).get(str(status), {})
+            if not isinstance(response, dict):
+                continue  # a component, with its own example
+            for media_type, media in response.get("content", {}).items():
+                if media_type in answers:
+                    media["example"] = answers[media_type]
 
     def _headers(self, operation_id: str, responses: dict) -> None:
         for status, response in responses.items():

@@ -16,7 +16,7 @@ from api.domain.errors import Conflict
 from api.domain.pagination import Page, keyset_page
 from api.domain.questionnaires import Definition
 from api.domain.registry import Registry
-from api.domain.timeline import Baseline
+from api.domain.timeline import Baseline, local_time
 from api.models import Alert, AlertOccurrence, CheckIn, Patient
 from api.models.alert import ALERT_PRIORITIES
 
@@ -75,8 +75,7 @@ def sustained_above(rule: dict, latest: list[CheckIn], reference: int) -> bool:
 
 def local_date(check_in: CheckIn) -> dt.date:
     """The calendar day the patient saw on their device when they answered."""
-    offset = dt.timezone(dt.timedelta(minutes=check_in.completed_offset_minutes))
-    return check_in.completed_at.astimezone(offset).date()
+    return local_time(check_in.completed_at, check_in.completed_offset_minutes).date()
 
 
 def triggered(

@@ -61,6 +61,11 @@ def infusion_phase(number: int, induction_infusions: int, override: str | None) 
     return "induction" if number <= induction_infusions else "maintenance"
 
 
+def local_time(value: dt.datetime, offset_minutes: int) -> dt.datetime:
+    """An instant as a clock at that UTC offset shows it (a check-in's device, say)."""
+    return value.astimezone(dt.timezone(dt.timedelta(minutes=offset_minutes)))
+
+
 def days_between(earlier: dt.datetime, later: dt.datetime) -> float:
     return round((later - earlier).total_seconds() / 86400, 1)
 

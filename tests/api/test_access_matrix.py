@@ -328,6 +328,13 @@ ROUTES = [
     ),
     (
         "GET",
+        "/v1/patients/<uuid:patient_id>/fhir",
+        lambda w: f"/v1/patients/{w.patient_a.id}/fhir",
+        None,
+        _statuses(401, 200, 404, 200, 404, 404, 403, 403),
+    ),
+    (
+        "GET",
         "/v1/clinics/<uuid:clinic_id>/outcomes",
         lambda w: f"/v1/clinics/{w.clinic.id}/outcomes?questionnaire=phq9",
         None,

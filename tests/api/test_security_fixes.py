@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import uuid
 
 import pytest
@@ -392,6 +393,22 @@ class TestCors:
     def test_another_origin_gets_no_cors_headers(self, cors_app):
         response = self.preflight(cors_app, "https://evil.example")
         assert "Access-Control-Allow-Origin" not in response.headers
+
+    def test_every_route_answers_the_preflight_and_options_never_403(self, cors_app):
+        """Function and class-based views alike; HEAD and OPTIONS are never refused."""
+        client = cors_app.test_client()
+        for rule in cors_app.url_map.iter_rules():
+            path = re.sub(r"<(?:\w+:)?\w+>", str(uuid.uuid4()), rule.rule)
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                response = client.options(
+                    path,
+                    headers={"Origin": self.ORIGIN, "Access-Control-Request-Method": method},
+                )
+                assert response.status_code == 200, f"{method} {rule.rule}"
+                assert response.headers["Access-Control-Allow-Origin"] == self.ORIGIN
+                assert method in response.headers["Access-Control-Allow-Methods"]
+            if "GET" in rule.methods:
+                assert client.head(path).status_code != 403, rule.rule
 
     def test_none_by_default(self, app):
         response = self.preflight(app, self.ORIGIN)

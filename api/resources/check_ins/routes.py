@@ -19,6 +19,7 @@ from api.context import rate_limits, request_session, rules
 from api.db import utcnow
 from api.domain import check_ins as check_in_service
 from api.domain.errors import Invalid
+from api.domain.timeline import local_time
 from api.models import CheckIn
 from api.parsing import UNSAFE_MESSAGE, unsafe_paths
 from api.problems import domain_problem_body, flatten_errors
@@ -59,10 +60,6 @@ CSV_DOC = {
         },
     }
 }
-
-
-def local_time(value: dt.datetime, offset_minutes: int) -> dt.datetime:
-    return value.astimezone(dt.timezone(dt.timedelta(minutes=offset_minutes)))
 
 
 class ScoreBody(TypedDict):
