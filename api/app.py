@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from importlib.util import find_spec
 from pathlib import Path
 from typing import cast
 
 from flask import Flask, send_from_directory
 from flask.json.provider import DefaultJSONProvider
-from swagger_ui_bundle import swagger_ui_path
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api import config as config_module
@@ -116,11 +116,16 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
+# The package's static files only: finding the package does not import its framework glue.
+SWAGGER_UI_FILES = Path(cast(str, find_spec("swagger_ui").origin)).parent / "static"  # type: ignore[union-attr]
+
+
 def _serve_swagger_assets(app: Flask) -> None:
-    """Swagger UI from the swagger-ui-bundle package, so /docs works without a CDN."""
+    """Swagger UI 5 (it reads OpenAPI 3.1) from the swagger-ui-py package's files, so /docs
+    works without a CDN."""
 
     @app.route("/docs/static/<path:filename>")
     def swagger_ui_asset(filename: str):
-        return send_from_directory(swagger_ui_path, filename, max_age=3600)
+        return send_from_directory(SWAGGER_UI_FILES, filename, max_age=3600)
 
     mark(swagger_ui_asset, _access=PUBLIC)
