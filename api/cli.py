@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -14,7 +15,7 @@ from api.demo import load_demo
 from api.domain import identity
 from api.domain.errors import DomainError
 from api.examples import write_examples
-from api.migrate import upgrade
+from api.migrate import is_at_head, upgrade
 from api.openapi import SPEC_PATH, generate
 
 
@@ -27,6 +28,10 @@ def _upgrade(app) -> None:
         upgrade(connection)
 
 
+# The configuration production and the benchmark share (docs/deployment.md).
+GUNICORN_CONFIG = "python:api.gunicorn_config"
+
+
 @click.group()
 def main() -> None:
     """Interval: outcome tracking for IV ketamine clinics."""
@@ -36,15 +41,38 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--demo", is_flag=True, help="Load the demo clinic before serving.")
-def serve(host: str, port: int, demo: bool) -> None:
-    """Migrate the database to head, then serve (development server; use gunicorn in production)."""
+@click.option(
+    "--production",
+    is_flag=True,
+    help="Serve with gunicorn and api/gunicorn_config.py; the schema must be at head "
+    "(`interval db upgrade` is a deploy step).",
+)
+def serve(host: str, port: int, demo: bool, production: bool) -> None:
+    """Serve: the development server, migrating first; or, with --production, gunicorn."""
 
     app = _app()
+    if production:
+        _serve_production(app, host, port, demo)
+        return
     _upgrade(app)
     if demo:
         _load_demo(app)
     click.echo(f"Interval on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
     run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+def _serve_production(app, host: str, port: int, demo: bool) -> None:
+    """Replace this process with gunicorn, once the database is known to be ready."""
+    if demo:
+        raise click.UsageError("--demo is for local use; it is never loaded with --production")
+    with app.extensions["interval.db"].engine.connect() as connection:
+        if not is_at_head(connection):
+            raise click.ClickException(
+                "the database schema is not at head: run `interval db upgrade` first"
+            )
+    app.extensions["interval.db"].dispose()
+    gunicorn = [sys.executable, "-m", "gunicorn", "--config", GUNICORN_CONFIG]
+    os.execv(sys.executable, [*gunicorn, "--bind", f"{host}:{port}", "wsgi:app"])  # noqa: S606
 
 
 @main.group()
