@@ -131,7 +131,7 @@ def test_production_runs_gunicorn_with_the_repository_configuration(production_e
             "--config",
             "python:api.gunicorn_config",
             "--bind",
-            "0.0.0.0:9000",
+            "10.0.0.5:9000",
             "wsgi:app",
         ]
     ]
