@@ -1,0 +1,210 @@
+"""What is written is what was asked, and refusals say exactly why: found missing by mutation
+testing (docs/testing.md) — a patient's MRN and birth year, a password set at enrollment, who
+added a care-team member, why a session ended, and the words of each refusal."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from api.domain.identity import BAD_CODE
+from api.models import CareTeamMember, EnrollmentCode, Patient, RefreshFamily, User
+from tests.conftest import PASSWORD
+
+NEW_PASSWORD = "a new long password"
+
+
+def create_patient(client, auth, clinician, **body):
+    body = {"display_name": "Jordan Rivera", "timezone": "America/New_York", **body}
+    return client.post("/v1/patients", json=body, headers=auth(clinician))
+
+
+def enroll(client, code: str, email: str, password: str = NEW_PASSWORD):
+    return client.post("/v1/auth/enroll", json={"code": code, "email": email, "password": password})
+
+
+def login(client, email: str, password: str):
+    return client.post("/v1/auth/login", json={"email": email, "password": password})
+
+
+class TestPatientsAsWritten:
+    def test_mrn_and_birth_year_are_kept(self, client, auth, clinician, session, clock):
+        created = create_patient(client, auth, clinician, mrn="RK-10442", birth_year=1984)
+        assert created.status_code == 201
+        read = client.get(f"/v1/patients/{created.get_json()['id']}", headers=auth(clinician))
+        assert (read.get_json()["mrn"], read.get_json()["birth_year"]) == ("RK-10442", 1984)
+        stored = session.get(Patient, uuid.UUID(read.get_json()["id"]))
+        assert stored.created_at == clock.now
+        member = session.scalars(
+            select(CareTeamMember).where(CareTeamMember.patient_id == stored.id)
+        ).one()
+        assert (member.user_id, member.added_by, member.added_at) == (
+            clinician.id,
+            clinician.id,
+            clock.now,
+        )
+
+    def test_a_second_patient_with_the_same_mrn_is_refused_in_words(
+        self, client, auth, clinician, make_clinic, make_user
+    ):
+        assert create_patient(client, auth, clinician, mrn="RK-1").status_code == 201
+        again = create_patient(client, auth, clinician, mrn="RK-1")
+        assert again.status_code == 409
+        body = again.get_json()
+        assert body["detail"] == "A patient with this MRN already exists."
+        assert body["errors"] == {"mrn": ["In use."]}
+        elsewhere = make_user(make_clinic("Another clinic"), "clinician")
+        assert create_patient(client, auth, elsewhere, mrn="RK-1").status_code == 201
+
+    def test_a_care_team_member_records_who_added_them_and_when(
+        self, client, auth, clinician, admin, patient, make_user, clinic, session, clock
+    ):
+        colleague = make_user(clinic, "clinician")
+        clock.advance(hours=1)
+        added = client.post(
+            f"/v1/patients/{patient.id}/care-team",
+            json={"user_id": str(colleague.id)},
+            headers=auth(admin),
+        )
+        assert added.status_code == 204
+        member = session.get(CareTeamMember, (patient.id, colleague.id))
+        assert (member.added_by, member.added_at) == (admin.id, clock.now)
+
+    def test_a_care_team_reference_to_no_clinician_says_so(
+        self, client, auth, clinician, patient, admin
+    ):
+        refused = client.post(
+            f"/v1/patients/{patient.id}/care-team",
+            json={"user_id": str(admin.id)},
+            headers=auth(clinician),
+        )
+        assert refused.status_code == 422
+        assert refused.get_json()["detail"] == "No clinician of this clinic has that id."
+
+
+class TestAccountsAsWritten:
+    def test_an_enrolled_patient_signs_in_with_the_password_they_chose(
+        self, client, auth, clinician, session, clock
+    ):
+        code = create_patient(client, auth, clinician).get_json()["enrollment"]["code"]
+        assert enroll(client, code, "jordan@example.test").status_code == 201
+        assert login(client, "jordan@example.test", NEW_PASSWORD).status_code == 200
+        assert login(client, "jordan@example.test", PASSWORD).status_code == 401
+        account = session.scalar(select(User).where(User.email == "jordan@example.test"))
+        assert account.created_at == clock.now and account.role == "patient"
+
+    def test_an_invited_clinician_signs_in_with_the_password_they_chose(
+        self, client, auth, admin, clinic
+    ):
+        invite = client.post(
+            f"/v1/clinics/{clinic.id}/staff",
+            json={"email": "dr.new@example.test", "display_name": "Dr. New", "role": "clinician"},
+            headers=auth(admin),
+        )
+        code = invite.get_json()["enrollment"]["code"]
+        refused = enroll(client, code, "someone.else@example.test")
+        assert (refused.status_code, refused.get_json()["detail"]) == (401, BAD_CODE)
+        assert enroll(client, code, "dr.new@example.test").status_code == 201
+        assert login(client, "dr.new@example.test", NEW_PASSWORD).status_code == 200
+
+    def test_a_bad_code_is_refused_in_the_same_words(self, client):
+        refused = enroll(client, "AAAA-BBBB-CCCC", "who@example.test")
+        assert (refused.status_code, refused.get_json()["detail"]) == (401, BAD_CODE)
+
+    def test_a_new_code_for_an_enrolled_patient_is_refused_in_words(
+        self, client, auth, clinician, patient
+    ):
+        refused = client.post(f"/v1/patients/{patient.id}/enrollment", headers=auth(clinician))
+        assert refused.status_code == 409
+        assert refused.get_json()["detail"] == "This patient has already enrolled."
+
+    def test_a_reissued_code_records_who_issued_it(
+        self, client, auth, clinician, clinic, make_patient, session
+    ):
+        waiting = make_patient(clinic, care_team=(clinician,), enrolled=False)
+        assert (
+            client.post(f"/v1/patients/{waiting.id}/enrollment", headers=auth(clinician))
+        ).status_code == 201
+        code = session.scalars(
+            select(EnrollmentCode).where(EnrollmentCode.patient_id == waiting.id)
+        ).one()
+        assert code.created_by == clinician.id
+
+    def test_inviting_someone_already_on_the_staff_is_refused_in_words(
+        self, client, auth, admin, clinic, clinician
+    ):
+        again = client.post(
+            f"/v1/clinics/{clinic.id}/staff",
+            json={"email": clinician.email, "display_name": "Again", "role": "clinician"},
+            headers=auth(admin),
+        )
+        assert again.status_code == 409
+        body = again.get_json()
+        assert body["detail"] == "This email is already on your clinic's staff."
+        assert body["errors"] == {"email": ["Already on the staff list."]}
+
+    def test_the_staff_list_breaks_ties_between_names_by_id(
+        self, client, auth, admin, clinic, make_user
+    ):
+        twins = [make_user(clinic, "clinician", display_name="Alex Kim") for _ in range(3)]
+        staff = client.get(f"/v1/clinics/{clinic.id}/staff", headers=auth(admin)).get_json()
+        named = [m["user_id"] for m in staff["items"] if m["display_name"] == "Alex Kim"]
+        assert named == sorted(str(t.id) for t in twins)
+
+
+class TestWhySessionsEnded:
+    """Each revocation keeps its reason, and touches only the sessions it names."""
+
+    def families(self, session, user) -> dict:
+        session.expire_all()
+        found = session.scalars(select(RefreshFamily).where(RefreshFamily.user_id == user.id))
+        return {f.id: f.revoked_reason for f in found}
+
+    def refresh(self, client, token):
+        return client.post("/v1/auth/refresh", json={"refresh_token": token})
+
+    def test_logout(self, client, clinician, tokens_for, session):
+        kept, ended = tokens_for(clinician), tokens_for(clinician)
+        client.post("/v1/auth/logout", json={"refresh_token": ended.refresh_token})
+        assert sorted(self.families(session, clinician).values(), key=str) == [None, "logout"]
+        assert self.refresh(client, kept.refresh_token).status_code == 200
+
+    def test_reuse(self, client, clinician, tokens_for, session):
+        pair = tokens_for(clinician)
+        self.refresh(client, pair.refresh_token)
+        self.refresh(client, pair.refresh_token)
+        assert list(self.families(session, clinician).values()) == ["reuse_detected"]
+
+    def test_idle_expiry(self, client, clinician, tokens_for, session, clock):
+        pair = tokens_for(clinician)
+        clock.advance(days=7, seconds=1)
+        assert self.refresh(client, pair.refresh_token).status_code == 401
+        assert list(self.families(session, clinician).values()) == ["expired"]
+
+    def test_refresh_just_inside_the_idle_limit_works(self, client, clinician, tokens_for, clock):
+        pair = tokens_for(clinician)
+        clock.advance(days=7)
+        assert self.refresh(client, pair.refresh_token).status_code == 200
+
+    def test_password_change_ends_only_this_users_sessions(
+        self, client, clinician, admin, tokens_for, auth, session
+    ):
+        tokens_for(clinician), tokens_for(admin)
+        changed = client.post(
+            "/v1/me/password",
+            json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+            headers=auth(clinician),
+        )
+        assert changed.status_code == 204
+        assert set(self.families(session, clinician).values()) == {"password_changed"}
+        assert None in self.families(session, admin).values()
+
+    def test_the_revocation_time_is_kept(self, client, clinician, tokens_for, session, clock):
+        pair = tokens_for(clinician)
+        client.post("/v1/auth/logout", json={"refresh_token": pair.refresh_token})
+        session.expire_all()
+        family = session.scalars(
+            select(RefreshFamily).where(RefreshFamily.user_id == clinician.id)
+        ).one()
+        assert family.revoked_at == clock.now
