@@ -60,17 +60,19 @@ def _coding(system: str, code: str, display: str | None = None) -> dict:
 
 def answer_coding(codes: Codes, definition: Definition, item: Item, option: Option) -> dict:
     """An answer as a coding: its LOINC answer code where one exists, else the value in the
-    instrument's own answer system; the ordinal value rides along as an extension."""
+    instrument's own answer system. A scored item's answers carry their ordinal value (what
+    the total sums); an unscored item's (PHQ-9 item 10) carry none, so that nothing adds them."""
     if option.loinc:
         coding = _coding(LOINC, option.loinc, option.label)
     else:
         coding = _coding(
             codes.system(f"{definition.key}-{item.option_set}"), str(option.value), option.label
         )
-    coding["extension"] = [
-        {"url": ORDINAL_VALUE, "valueDecimal": option.value},
-        {"url": ITEM_WEIGHT, "valueDecimal": option.value},
-    ]
+    if item.scored:
+        coding["extension"] = [
+            {"url": ORDINAL_VALUE, "valueDecimal": option.value},
+            {"url": ITEM_WEIGHT, "valueDecimal": option.value},
+        ]
     return coding
 
 
@@ -101,7 +103,7 @@ def questionnaire(codes: Codes, definition: Definition) -> dict:
         "copyright": definition.licence,
     }
     if loinc.get("panel") and loinc.get("matches_recall_period"):
-        resource["code"] = [_coding(LOINC, loinc["panel"], definition.title)]
+        resource["code"] = [_coding(LOINC, loinc["panel"])]
     items: list[dict] = []
     if introduction:
         items.append({"linkId": "instructions", "type": "display", "text": introduction})
@@ -137,8 +139,8 @@ def load(
     patient_id: uuid.UUID,
     since: dt.datetime | None,
 ) -> Export:
-    """The patient's data in scope for the actor; with `since`, only check-ins received or
-    marked entered-in-error since then and infusions changed since then."""
+    """The patient's data in scope for the actor; with `since`, only the check-ins received or
+    marked entered-in-error since then."""
     patient = get_patient(session, actor, patient_id)
     query = select(CheckIn).where(CheckIn.patient_id == patient.id)
     if since is not None:
@@ -148,18 +150,23 @@ def load(
         for check_in in session.scalars(query.order_by(CheckIn.completed_at, CheckIn.id))
         if (definition := rules.registry.get(check_in.questionnaire)) is not None
     ]
+    # Every infusion given, whatever `since` says: they are few, and each one's number and
+    # phase follow from the others, so a change to one (a cancellation) changes its neighbours.
     infusions: list[InfusionRecord] = []
     courses = session.scalars(
         select(Course).where(Course.patient_id == patient.id).order_by(Course.starts_at)
     )
     for course in courses:
-        given = select(Infusion).where(
-            Infusion.course_id == course.id, Infusion.status == "completed"
+        given = (
+            select(Infusion)
+            .where(
+                Infusion.course_id == course.id,
+                Infusion.status.in_(("completed", "cancelled")),
+                Infusion.administered_at.is_not(None),
+            )
+            .order_by(Infusion.administered_at, Infusion.id)
         )
-        if since is not None:
-            given = given.where(Infusion.updated_at >= since)
-        found = list(session.scalars(given.order_by(Infusion.administered_at, Infusion.id)))
-        infusions += infusion_records(session, rules, actor, course, found)
+        infusions += infusion_records(session, rules, actor, course, list(session.scalars(given)))
     return Export(patient, check_ins, infusions)
 
 
@@ -208,7 +215,7 @@ def questionnaire_response(
                 "answer": [{"valueCoding": answer_coding(codes, definition, item, option)}],
             }
         )
-    return {
+    resource = {
         "resourceType": "QuestionnaireResponse",
         "id": str(check_in.id),
         "meta": {"lastUpdated": _last_updated(check_in)},
@@ -218,6 +225,12 @@ def questionnaire_response(
         "authored": _when(check_in),
         "item": items,
     }
+    # Who answered: the patient on their phone, or the clinic entering their answers.
+    if check_in.source == "patient":
+        resource["source"] = subject
+    else:
+        resource["author"] = {"display": "Clinic staff, entering the patient's answers"}
+    return resource
 
 
 def _last_updated(check_in: CheckIn) -> str:
@@ -250,39 +263,39 @@ def _observation(
 
 
 def total_code(codes: Codes, definition: Definition) -> tuple[dict, list[dict]]:
-    """The total score's code, and the notes it needs. Where the LOINC code describes another
-    recall period (PCL-5: past month, our form: past week) our own code comes first and the
-    Observation states the recall period it was answered for (CLINICAL.md)."""
+    """The total score's code, and the notes it needs. Where LOINC's total code describes
+    another recall period (PCL-5: past month; our form: past week) the score is coded with our
+    own code only, and the Observation names the LOINC code and the recall period in words,
+    so that no system files it as the past-month score (CLINICAL.md)."""
     loinc = definition.loinc
     name = f"{definition.short_title} total score"
     if loinc.get("matches_recall_period"):
-        return {"coding": [_coding(LOINC, loinc["total"], name)], "text": name}, []
+        return {"coding": [_coding(LOINC, loinc["total"])], "text": name}, []
     recall = definition.recall_period["text"]
     own = _coding(codes.system("scores"), f"{definition.key}-total", f"{name}, {recall}")
-    return (
-        {
-            "coding": [own, _coding(LOINC, loinc["total"])],
-            "text": f"{name} ({recall}; LOINC {loinc['total']} describes another recall period)",
-        },
-        [{"text": f"{_recall_text(definition)} {loinc.get('note') or ''}".strip()}],
+    note = (
+        f"{_recall_text(definition)} Not LOINC {loinc['total']}, which describes the "
+        f"past-month form. {loinc.get('note') or ''}"
     )
+    return {"coding": [own], "text": f"{name} ({recall})"}, [{"text": note.strip()}]
 
 
 def total_observation(
     codes: Codes, check_in: CheckIn, definition: Definition, subject: dict, response: dict
 ) -> dict:
     code, notes = total_code(codes, definition)
-    band = definition.band_for(check_in.total)
+    # The band the check-in was scored into when it arrived, named as its definition names it.
+    label = next((b.label for b in definition.bands if b.band == check_in.severity), None)
     resource = _observation(check_in, "total", code, subject, response)
     resource["valueInteger"] = check_in.total
+    severity = codes.system(f"{definition.key}-severity")
     resource["interpretation"] = [
         {
-            "coding": [_coding(codes.system(f"{definition.key}-severity"), band.band, band.label)],
-            "text": band.label,
+            "coding": [_coding(severity, check_in.severity, label)],
+            "text": label or check_in.severity,
         }
     ]
-    if notes:
-        resource["note"] = notes
+    resource["note"] = [*notes, {"text": f"Severity bands: {definition.severity_source}"}]
     if definition.subscales:
         resource["component"] = [
             {
@@ -336,8 +349,9 @@ def item_observation(
 
 
 def procedure(record: InfusionRecord, subject: dict) -> dict:
-    """A completed infusion. Patients see its date, number and phase; clinicians also the
-    dose, duration, side effects and notes (the same rule as the infusion endpoints)."""
+    """An infusion given (or recorded as given, then cancelled). Patients see its date, number
+    and phase; clinicians also the dose, duration, side effects and notes (the same rule as
+    the infusion endpoints)."""
     infusion = record.infusion
     # A completed infusion always has its time (a check constraint).
     started = cast(dt.datetime, infusion.administered_at)
@@ -345,7 +359,8 @@ def procedure(record: InfusionRecord, subject: dict) -> dict:
         "resourceType": "Procedure",
         "id": str(infusion.id),
         "meta": {"lastUpdated": infusion.updated_at.isoformat()},
-        "status": "completed",
+        # Recorded as given, then cancelled: a correction an EHR that imported it must see.
+        "status": "completed" if infusion.status == "completed" else "entered-in-error",
         "code": {"text": INFUSION_TEXT},
         "subject": subject,
     }

@@ -50,7 +50,10 @@ def test_every_questionnaire_validates_and_keeps_the_published_wording(app, clie
         assert written["required"] is item.scored
         assert [c["code"] for c in written.get("code", [])] == ([item.loinc] if item.loinc else [])
         codings = [option["valueCoding"] for option in written["answerOption"]]
-        assert [ordinal(c) for c in codings] == [option.value for option in item.options]
+        if item.scored:
+            assert [ordinal(c) for c in codings] == [option.value for option in item.options]
+        else:  # never scored (PHQ-9 item 10): nothing for a consumer to add up
+            assert not any("extension" in c for c in codings)
         assert [c["display"] for c in codings] == [option.label for option in item.options]
         assert [c["code"] for c in codings if c["system"] == "http://loinc.org"] == [
             option.loinc for option in item.options if option.loinc
@@ -62,9 +65,7 @@ def test_every_questionnaire_validates_and_keeps_the_published_wording(app, clie
 
 def test_the_panel_code_only_where_its_recall_period_is_ours(client):
     phq9 = fhir_get(client, "/v1/fhir/Questionnaire/phq9")
-    assert phq9["code"] == [
-        {"system": "http://loinc.org", "code": "44249-1", "display": phq9["title"]}
-    ]
+    assert phq9["code"] == [{"system": "http://loinc.org", "code": "44249-1"}]
     pcl5 = fhir_get(client, "/v1/fhir/Questionnaire/pcl5")
     assert "code" not in pcl5
     assert "past week" in pcl5["description"] and "past-month" in pcl5["description"]
@@ -118,12 +119,17 @@ def test_every_demo_patients_bundle_validates_and_holds_everything(client, auth,
         observations = resources(body, "Observation")
         phq9s = sum(1 for c in check_ins if c.questionnaire == "phq9")
         assert len(observations) == len(check_ins) + phq9s
-        completed = session.scalars(
+        given = session.scalars(
             select(Infusion).where(
-                Infusion.patient_id == patient.id, Infusion.status == "completed"
+                Infusion.patient_id == patient.id, Infusion.administered_at.is_not(None)
             )
         ).all()
-        assert {p["id"] for p in resources(body, "Procedure")} == {str(i.id) for i in completed}
+        procedures = {p["id"]: p["status"] for p in resources(body, "Procedure")}
+        assert procedures == {
+            str(i.id): "completed" if i.status == "completed" else "entered-in-error"
+            for i in given
+            if i.status != "scheduled"
+        }
 
 
 def totals_by_check_in(bundle: dict) -> dict[str, dict]:
@@ -149,9 +155,9 @@ def test_a_phq9_check_in_becomes_a_response_a_total_and_item_9(
     assert answered["9"]["code"] == "LA6569-3"
     total = totals_by_check_in(body)[check_in["id"]]
     assert total["status"] == "final"
-    assert total["code"]["coding"] == [
-        {"system": "http://loinc.org", "code": "44261-6", "display": "PHQ-9 total score"}
-    ]
+    assert total["code"]["coding"] == [{"system": "http://loinc.org", "code": "44261-6"}]
+    assert total["note"] == [{"text": "Severity bands: Kroenke et al. 2001"}]
+    assert response["source"] == {"reference": f"urn:uuid:{patient.id}"}
     assert total["valueInteger"] == check_in["score"]["total"] == 9
     assert total["effectiveDateTime"] == "2026-11-20T08:15:00-05:00"
     assert total["category"][0]["coding"][0]["code"] == "survey"
@@ -177,19 +183,19 @@ def test_item_9_at_zero_is_exported_without_an_abnormal_mark(
     assert "interpretation" not in item_9
 
 
-def test_past_week_pcl5_is_never_under_the_past_month_code_alone(
+def test_past_week_pcl5_is_never_coded_as_the_past_month_score(
     client, auth, submit, patient, clinician
 ):
     sent = submit(patient, check_in_body("pcl5", i1=4, i6=3, i8=2, i15=1)).get_json()
     total = totals_by_check_in(
         fhir_get(client, f"/v1/patients/{patient.id}/fhir", auth(clinician))
     )[sent["id"]]
-    first, loinc = total["code"]["coding"]
-    assert (
-        first["system"].endswith("/v1/fhir/CodeSystem/scores") and "past week" in first["display"]
-    )
-    assert loinc == {"system": "http://loinc.org", "code": "101698-9"}
-    assert "past week" in total["code"]["text"] and "past week" in total["note"][0]["text"]
+    [own] = total["code"]["coding"]
+    assert own["system"].endswith("/v1/fhir/CodeSystem/scores") and "past week" in own["display"]
+    assert "past week" in total["code"]["text"]
+    recall = total["note"][0]["text"]
+    assert "past week" in recall and "Not LOINC 101698-9" in recall
+    assert "101697-1" not in str(total["code"]) and "101698-9" not in str(total["code"])
     components = {c["code"]["coding"][0]["code"]: c for c in total["component"]}
     assert {key: c["valueInteger"] for key, c in components.items()} == sent["score"]["subscales"]
     assert components["B"]["code"]["text"] == "Intrusions (cluster B)"
@@ -264,3 +270,46 @@ def test_an_export_is_audited(client, auth, patient, clinician, session):
     fhir_get(client, f"/v1/patients/{patient.id}/fhir", auth(clinician))
     event = session.scalars(select(AuditEvent).where(AuditEvent.action == "fhir.export")).one()
     assert event.patient_id == patient.id and event.actor_id == clinician.id
+
+
+def test_an_infusion_cancelled_after_it_was_recorded_is_retracted(
+    client, auth, patient, clinician, course_api
+):
+    course = course_api.start(patient)
+    first = course_api.infuse(course, "2026-10-02T14:00:00Z")
+    second = course_api.infuse(course, "2026-10-05T14:00:00Z")
+    assert course_api.patch_infusion(first, status="cancelled").status_code == 200
+    since = "2026-11-01T00:00:00Z"
+    body = fhir_get(client, f"/v1/patients/{patient.id}/fhir?_since={since}", auth(clinician))
+    procedures = {p["id"]: p for p in resources(body, "Procedure")}
+    assert procedures[first["id"]]["status"] == "entered-in-error"
+    assert procedures[second["id"]]["status"] == "completed"
+    # Its neighbour is renumbered, and the next export (whatever `_since`) says so.
+    assert procedures[second["id"]]["note"][0]["text"] == "Infusion 1 (induction)"
+
+
+@pytest.mark.parametrize(
+    "accept,served",
+    [
+        ("application/fhir+json; fhirVersion=4.0", "application/fhir+json"),
+        ("application/fhir+json;charset=utf-8", "application/fhir+json"),
+        ("application/json; charset=utf-8", "application/json"),
+        ("*/*", "application/fhir+json"),
+        ("application/fhir+json; fhirVersion=3.0", None),
+        ("text/html", None),
+    ],
+)
+def test_accept_parameters_are_understood(client, accept, served):
+    answer = client.get("/v1/fhir/Questionnaire/gad7", headers={"Accept": accept})
+    if served is None:
+        assert answer.status_code == 406
+    else:
+        assert (answer.status_code, answer.mimetype) == (200, served)
+        assert "Accept" in answer.headers["Vary"]
+
+
+def test_a_check_in_entered_by_the_clinic_says_so(client, auth, patient, clinician, submit):
+    submit(patient, as_user=clinician, i1=1)
+    body = fhir_get(client, f"/v1/patients/{patient.id}/fhir", auth(clinician))
+    response = resources(body, "QuestionnaireResponse")[0]
+    assert "source" not in response and "Clinic staff" in response["author"]["display"]

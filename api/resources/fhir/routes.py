@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 from flask import Response, current_app, json, request
+from werkzeug.datastructures import MIMEAccept
 
 from api.auditing import note
 from api.auth import current_actor
@@ -83,13 +84,32 @@ def documented(description: str, schema_name: str) -> dict:
     return {"200": {"description": description, "content": content}}
 
 
-def fhir_response(resource: dict, headers: dict | None = None) -> Response:
-    """The resource in the media type the client accepts; 406 when it accepts neither."""
+def media_type() -> str:
+    """The media type to answer in: FHIR's own unless only plain JSON is accepted. Parameters
+    are ignored (`charset`, and `fhirVersion` when it names R4); a `fhirVersion` other than
+    4.0 is not served."""
     accepted = request.accept_mimetypes
-    media_type = accepted.best_match(MEDIA_TYPES) if accepted else FHIR_JSON
-    if media_type is None:
-        raise NotAcceptable("FHIR resources are JSON.", errors={"Accept": [", ".join(MEDIA_TYPES)]})
-    return Response(json.dumps(resource), mimetype=media_type, headers=headers)
+    if not accepted:
+        return FHIR_JSON
+    bare = []
+    for value, quality in accepted:
+        kind, *parameters = (part.strip() for part in value.split(";"))
+        versions = [p.split("=", 1)[1] for p in parameters if p.startswith("fhirversion=")]
+        if all(version.startswith("4.0") for version in versions):
+            bare.append((kind, quality))
+    chosen = MIMEAccept(bare).best_match(MEDIA_TYPES)
+    if chosen is None:
+        raise NotAcceptable(
+            "FHIR resources are JSON, FHIR R4 (4.0).",
+            errors={"Accept": [", ".join(MEDIA_TYPES)]},
+        )
+    return chosen
+
+
+def fhir_response(resource: dict, chosen: str, headers: dict | None = None) -> Response:
+    answer = Response(json.dumps(resource), mimetype=chosen, headers=headers)
+    answer.vary.add("Accept")
+    return answer
 
 
 def codes() -> fhir.Codes:
@@ -109,7 +129,8 @@ def get_fhir_questionnaire(key: str):
     definition = questionnaire_registry().get(key)
     if definition is None:
         raise NotFound("No such questionnaire.")
-    return fhir_response(fhir.questionnaire(codes(), definition), PUBLIC_CACHE_HEADERS)
+    chosen = media_type()
+    return fhir_response(fhir.questionnaire(codes(), definition), chosen, PUBLIC_CACHE_HEADERS)
 
 
 @blp.route("/patients/<uuid:patient_id>/fhir", methods=["GET"])
@@ -128,6 +149,10 @@ def get_fhir_questionnaire(key: str):
 def export_patient_fhir(args, patient_id: uuid.UUID):
     """A patient's scores, answers and infusions as a FHIR R4 Bundle for an EHR"""
     note(resource_id=patient_id, patient_ids=[patient_id])
+    chosen = media_type()
+    # Taken before reading: a client that passes it back as `_since` misses nothing committed
+    # after the read began (check-ins committed by slower requests: see docs/decisions.md).
+    now = utcnow()
     export = fhir.load(
         request_session(),
         rules(),
@@ -135,4 +160,4 @@ def export_patient_fhir(args, patient_id: uuid.UUID):
         patient_id=patient_id,
         since=args["since"],
     )
-    return fhir_response(fhir.bundle(codes(), export, utcnow()))
+    return fhir_response(fhir.bundle(codes(), export, now), chosen)

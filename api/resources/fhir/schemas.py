@@ -12,7 +12,9 @@ class ExportArgsSchema(Schema):
         load_default=None,
         data_key="_since",
         metadata={
-            "description": "Only what changed since this instant: check-ins received or "
-            "marked entered-in-error, infusions updated (the Patient is always included)"
+            "description": "Only the check-ins received or marked entered-in-error since this "
+            "instant (the Patient and every infusion given are always included). Pass the "
+            "previous Bundle's `timestamp` minus a few minutes: a check-in is dated when its "
+            "request began, and ids are stable, so an overlap only repeats what you have"
         },
     )
