@@ -4,15 +4,23 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint format openapi bench mutate report-screenshot clean
+.PHONY: run test check lint format openapi bench mutate report-screenshot clean audit lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+# Exactly the versions CI tested (.ci/requirements.lock, from `make lock`), then the project.
+$(STAMP): pyproject.toml .ci/requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r .ci/requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+## Re-resolve the dependencies (after a change to pyproject.toml) into .ci/requirements.lock.
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --extra test --strip-extras --no-emit-index-url \
+		--no-emit-find-links --output-file .ci/requirements.lock pyproject.toml
 
 ## Serve on SQLite with demo data at http://127.0.0.1:8000 (docs at /docs).
 run: $(STAMP)
@@ -22,12 +30,19 @@ run: $(STAMP)
 test: check
 	$(BIN)/pytest
 
-## Static checks: lint, format, types over api/, and openapi.yaml against the code.
+## Static checks: lint, format, types over api/, security lint (bandit), and openapi.yaml
+## against the code.
 check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/bandit --quiet --recursive api --severity-level low 2>/dev/null || $(BIN)/bandit --recursive api
 	$(BIN)/interval openapi check
+
+## Known vulnerabilities in the installed dependencies (needs PyPI's JSON API or OSV; the CI
+## machine reaches neither, so this is run where the internet is).
+audit: $(STAMP)
+	$(BIN)/pip-audit --skip-editable
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -29,7 +29,7 @@ from api.models import Alert, Clinic, Patient, User
 
 DEMO_CLINIC_ID = uuid.UUID("00000000-0000-4000-8000-00000000c11c")
 # Demo-only password for a local SQLite file; `interval demo` refuses to run in production.
-DEMO_PASSWORD = "interval-demo"  # noqa: S105 - printed for local demo use
+DEMO_PASSWORD = "interval-demo"  # noqa: S105  # local demo only  # nosec B105
 SEED = 20261129
 
 STAFF = [
@@ -216,7 +216,7 @@ def load_demo(
         )
         for email, name, role in STAFF
     ]
-    rng = random.Random(SEED)  # noqa: S311 - reproducible demo data, not secrets
+    rng = random.Random(SEED)  # noqa: S311  # reproducible demo data  # nosec B311
     rules = Rules(registry) if registry is not None else None
     for index, profile in enumerate(phq9_profiles() + other_profiles()):
         first = FIRST_NAMES[index]

@@ -25,10 +25,10 @@ from api.migrate import upgrade
 from api.resources.fhir.routes import MEDIA_TYPES
 from api.spec import EXAMPLES_PATH, OPERATION_IDS
 
-PASSWORD = "correct horse battery staple"  # noqa: S105 - a throwaway database's example account
+PASSWORD = "correct horse battery staple"  # noqa: S105  # a throwaway database  # nosec B105
 SHOWN_ITEMS = 4
 # Tokens are shown as placeholders, never as issued (even by a throwaway service).
-PLACEHOLDERS = {
+PLACEHOLDERS = {  # placeholders, not tokens  # nosec B105
     "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJleGFtcGxlIn0.c2lnbmF0dXJl",
     "refresh_token": "r3fr3sh-t0k3n-3xampl3-0nly-n0t-a-r3al-t0k3n-xx",
 }
@@ -307,7 +307,7 @@ def _accounts(recorder: Recorder, ids: dict) -> None:
         "post",
         "/v1/me/password",
         ids["admin_token"],
-        {"current_password": PASSWORD, "new_password": "a longer passphrase, 2026"},
+        {"current_password": PASSWORD, "new_password": "a longer passphrase, 2026"},  # nosec B105
     )
 
 
