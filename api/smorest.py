@@ -23,6 +23,7 @@ from api.auditing import start_note
 from api.auth import authenticate
 from api.domain.courses import IfMatch
 from api.domain.errors import DomainError, Forbidden, PreconditionFailed
+from api.domain.safety import DEFAULT_RESOURCES, NOT_SENT_MESSAGE
 from api.parsing import StrictParser
 from api.problems import (
     PROBLEM_CONTENT_TYPE,
@@ -110,21 +111,8 @@ REFUSED_CHECK_IN = {
     "errors": {"answers.9": ["Must be one of [0, 1, 2, 3]."]},
     "safety": {
         "answers_sent": False,
-        "message": "Your answers have NOT been sent yet. If you are thinking about harming "
-        "yourself or are in danger, call or text 988 now, or call 911.",
-        "resources": [
-            {
-                "name": "988 Suicide & Crisis Lifeline (US)",
-                "phone": "988",
-                "sms": "988",
-                "url": "https://988lifeline.org",
-            },
-            {
-                "name": "Emergency services",
-                "phone": "911",
-                "note": "Outside the US, call your local emergency number.",
-            },
-        ],
+        "message": NOT_SENT_MESSAGE,
+        "resources": DEFAULT_RESOURCES,
     },
 }
 

@@ -43,6 +43,21 @@ def migrated(tmp_path) -> str:
     return url
 
 
+GUNICORN = [sys.executable, "-m", "gunicorn", "--config", cli.GUNICORN_CONFIG]
+
+
+def start_gunicorn(port: int, env: dict, *, cwd: Path | None = None, output=None):
+    """gunicorn with the repository's configuration on loopback; its log to `output`."""
+    return subprocess.Popen(  # noqa: S603 - gunicorn from our own environment
+        [*GUNICORN, "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=cwd,  # the configuration finds wsgi.py itself, wherever this is
+        env=env,
+        stdout=output,
+        stderr=subprocess.PIPE if output is subprocess.PIPE else subprocess.STDOUT,
+        text=True,
+    )
+
+
 def wait_until_up(url: str, server: subprocess.Popen) -> None:
     for _ in range(100):
         assert server.poll() is None, server.stderr.read() if server.stderr else ""
@@ -63,23 +78,7 @@ def test_gunicorn_serves_with_the_repository_configuration(tmp_path):
         "INTERVAL_SECRET_KEY": PRODUCTION_SECRET,
         "WEB_CONCURRENCY": "2",
     }
-    server = subprocess.Popen(  # noqa: S603 - gunicorn from our own environment
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            cli.GUNICORN_CONFIG,
-            "--bind",
-            f"127.0.0.1:{port}",
-            "wsgi:app",
-        ],
-        cwd=tmp_path,  # the configuration finds wsgi.py itself
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server = start_gunicorn(port, env, cwd=tmp_path, output=subprocess.PIPE)
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_up(f"{base}/healthz", server)

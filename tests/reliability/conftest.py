@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -15,13 +13,13 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from api import cli, factories
+from api import factories
 from api.app import create_app
 from api.db import utcnow
 from api.domain import identity
 from api.migrate import upgrade
 from tests.conftest import POSTGRES, TEST_SECRET, app_config
-from tests.test_deployment import free_port, wait_until_up
+from tests.test_deployment import free_port, start_gunicorn, wait_until_up
 
 
 @dataclass(frozen=True)
@@ -83,21 +81,7 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
         "INTERVAL_ACCESS_LOG": "0",
     }
     log = (folder / "gunicorn.log").open("w")
-    server = subprocess.Popen(  # noqa: S603 - gunicorn from our own environment
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            cli.GUNICORN_CONFIG,
-            "--bind",
-            f"127.0.0.1:{port}",
-            "wsgi:app",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    server = start_gunicorn(port, env, output=log)
     try:
         wait_until_up(f"http://127.0.0.1:{port}/healthz", server)
         yield Deployment(f"http://127.0.0.1:{port}", url, name, patient_id, token)
