@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint format openapi bench mutate report-screenshot clean audit lock
+.PHONY: run test check lint format openapi bench mutate report-screenshot clean audit lock bench-quick
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,12 @@ report-screenshot: $(STAMP)
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis mutants
 
-## The benchmark (SQLite by default; BENCH_DATABASE_URL for PostgreSQL); see docs/performance.md.
+## The benchmark (SQLite by default; BENCH_DATABASE_URL for PostgreSQL); see docs/performance.md:
+## in-process latencies of the hot paths, then the server under load (gunicorn + wrk, beside C0).
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/load.py --write
+
+## A second a scenario under load, in CI: fails on errors, never on timing.
+bench-quick: $(STAMP)
+	$(BIN)/python bench/load.py --quick
