@@ -208,3 +208,91 @@ class TestWhySessionsEnded:
             select(RefreshFamily).where(RefreshFamily.user_id == clinician.id)
         ).one()
         assert family.revoked_at == clock.now
+
+
+class TestStaffStatus:
+    """Deactivation ends sessions for good, cancels only that person's codes, and refuses
+    what cannot be: found by mutation testing."""
+
+    def staff(self, client, auth, admin, clinic, user_id, active: bool):
+        return client.patch(
+            f"/v1/clinics/{clinic.id}/staff/{user_id}",
+            json={"active": active},
+            headers=auth(admin),
+        )
+
+    def invite(self, client, auth, admin, clinic, email: str):
+        answer = client.post(
+            f"/v1/clinics/{clinic.id}/staff",
+            json={"email": email, "display_name": email, "role": "clinician"},
+            headers=auth(admin),
+        )
+        return answer.get_json()
+
+    def test_reactivation_does_not_revive_old_sessions(
+        self, client, auth, admin, clinic, clinician, tokens_for, session
+    ):
+        old = tokens_for(clinician)
+
+        def reasons():
+            session.expire_all()
+            return session.scalars(
+                select(RefreshFamily.revoked_reason).where(RefreshFamily.user_id == clinician.id)
+            ).all()
+
+        assert self.staff(client, auth, admin, clinic, clinician.id, False).status_code == 200
+        assert reasons() == ["deactivated"]
+        assert self.staff(client, auth, admin, clinic, clinician.id, True).status_code == 200
+        refreshed = client.post("/v1/auth/refresh", json={"refresh_token": old.refresh_token})
+        assert refreshed.status_code == 401
+        assert login(client, clinician.email, PASSWORD).status_code == 200
+        assert sorted(reasons(), key=str) == [None, "deactivated"]
+        assert session.get(User, clinician.id).deactivated_at is None
+
+    def test_deactivation_is_dated(self, client, auth, admin, clinic, clinician, session, clock):
+        self.staff(client, auth, admin, clinic, clinician.id, False)
+        session.expire_all()
+        assert session.get(User, clinician.id).deactivated_at == clock.now
+
+    def test_an_admin_cannot_deactivate_themself(self, client, auth, admin, clinic):
+        refused = self.staff(client, auth, admin, clinic, admin.id, False)
+        assert refused.status_code == 409
+        assert refused.get_json()["detail"] == "You cannot deactivate your own account."
+        assert self.staff(client, auth, admin, clinic, admin.id, True).status_code == 200
+
+    def test_someone_not_enrolled_cannot_be_activated(self, client, auth, admin, clinic):
+        invited = self.invite(client, auth, admin, clinic, "later@example.test")
+        refused = self.staff(client, auth, admin, clinic, invited["user_id"], True)
+        assert refused.status_code == 409
+        assert refused.get_json()["detail"] == "This person has not enrolled yet."
+
+    def test_deactivating_an_invitee_cancels_their_code_only(
+        self, client, auth, admin, clinic, session, clock
+    ):
+        first = self.invite(client, auth, admin, clinic, "first@example.test")
+        second = self.invite(client, auth, admin, clinic, "second@example.test")
+        listed = client.get(
+            f"/v1/clinics/{clinic.id}/staff/{first['user_id']}", headers=auth(admin)
+        ).get_json()
+        assert (listed["active"], listed["enrolled"]) == (False, False)
+        assert self.staff(client, auth, admin, clinic, first["user_id"], False).status_code == 200
+        session.expire_all()
+        used = {
+            str(c.user_id): c.used_at
+            for c in session.scalars(
+                select(EnrollmentCode).where(EnrollmentCode.user_id.is_not(None))
+            )
+        }
+        assert (used[first["user_id"]], used[second["user_id"]]) == (clock.now, None)
+        code = first["enrollment"]["code"]
+        assert enroll(client, code, "first@example.test").status_code == 401
+        assert (
+            enroll(client, second["enrollment"]["code"], "second@example.test").status_code == 201
+        )
+
+    def test_an_invitation_records_who_sent_it(self, client, auth, admin, clinic, session):
+        invited = self.invite(client, auth, admin, clinic, "new@example.test")
+        code = session.scalars(
+            select(EnrollmentCode).where(EnrollmentCode.user_id == uuid.UUID(invited["user_id"]))
+        ).one()
+        assert code.created_by == admin.id
