@@ -296,3 +296,43 @@ class TestStaffStatus:
             select(EnrollmentCode).where(EnrollmentCode.user_id == uuid.UUID(invited["user_id"]))
         ).one()
         assert code.created_by == admin.id
+
+
+class TestCheckInRecords:
+    def test_a_refused_batch_item_carries_the_clinics_own_crisis_words(
+        self, client, auth, patient, clinic, session
+    ):
+        clinic.crisis_message_not_sent = "Not sent. Call the Riverside crisis line: 555-0100."
+        session.commit()
+        bad = {"questionnaire": "phq9", "answers": {"9": 2}}  # item 9 endorsed, the rest missing
+        answer = client.post(
+            f"/v1/patients/{patient.id}/check-ins/batch",
+            json={"check_ins": [bad]},
+            headers=auth(patient),
+        )
+        [result] = answer.get_json()["results"]
+        assert result["status"] == 422 and result["id"] is None
+        safety = result["problem"]["safety"]
+        assert safety["answers_sent"] is False
+        assert safety["message"] == "Not sent. Call the Riverside crisis line: 555-0100."
+
+    def test_entered_in_error_is_dated_and_only_once(
+        self, client, auth, patient, clinician, submit, session, clock
+    ):
+        sent = submit(patient, i1=1).get_json()
+        path = f"/v1/check-ins/{sent['id']}/entered-in-error"
+        first = client.post(path, json={"reason": "Wrong week"}, headers=auth(clinician))
+        assert first.status_code == 200
+        assert first.get_json()["entered_in_error"]["at"] == clock.now.isoformat()
+        again = client.post(path, json={"reason": "Again"}, headers=auth(clinician))
+        assert again.status_code == 409
+        assert again.get_json()["detail"] == "This check-in is already marked entered in error."
+
+    def test_an_unknown_check_in_is_named_in_the_refusal(self, client, auth, clinician):
+        unknown = f"/v1/check-ins/{uuid.uuid4()}"
+        missing = client.get(unknown, headers=auth(clinician))
+        assert (missing.status_code, missing.get_json()["detail"]) == (404, "Check-in not found.")
+        marked = client.post(
+            f"{unknown}/entered-in-error", json={"reason": "x"}, headers=auth(clinician)
+        )
+        assert (marked.status_code, marked.get_json()["detail"]) == (404, "Check-in not found.")
