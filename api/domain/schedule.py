@@ -81,18 +81,19 @@ def _weekly_with_baseline(questionnaire: str, before_infusions: bool) -> list[Pl
     return rules
 
 
-DEFAULT_PLANS: dict[str, list[PlanRule]] = {
-    "depression": _weekly_with_baseline("phq9", before_infusions=True),
-    "anxiety": _weekly_with_baseline("gad7", before_infusions=True),
-    "ptsd": _weekly_with_baseline("pcl5", before_infusions=False),
-    "chronic_pain": [{"questionnaire": "pain", "type": "every_n_days", "days": 1}],
-}
+def default_rules(indication: str) -> list[PlanRule]:
+    """The default plan of one indication (built when asked, so that every call, and every
+    test of it, runs the rule rather than a value computed at import)."""
+    if indication == "chronic_pain":
+        return [{"questionnaire": "pain", "type": "every_n_days", "days": 1}]
+    questionnaire = {"depression": "phq9", "anxiety": "gad7", "ptsd": "pcl5"}[indication]
+    return _weekly_with_baseline(questionnaire, before_infusions=indication != "ptsd")
 
 
 def default_plan(indications: list[str]) -> list[PlanRule]:
     rules: list[PlanRule] = []
     for indication in indications:
-        for rule in DEFAULT_PLANS[indication]:
+        for rule in default_rules(indication):
             if rule not in rules:
                 rules.append(rule)
     return rules

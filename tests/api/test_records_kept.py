@@ -336,3 +336,17 @@ class TestCheckInRecords:
             f"{unknown}/entered-in-error", json={"reason": "x"}, headers=auth(clinician)
         )
         assert (marked.status_code, marked.get_json()["detail"]) == (404, "Check-in not found.")
+
+
+class TestCancelledInfusions:
+    def test_a_cancelled_infusion_stays_cancelled_but_keeps_notes(self, patient, course_api):
+        course = course_api.start(patient)
+        given = course_api.infuse(course, "2026-10-02T14:00:00Z")
+        assert course_api.patch_infusion(given, status="cancelled").status_code == 200
+        revived = course_api.patch_infusion(given, status="completed")
+        assert revived.status_code == 409
+        assert revived.get_json()["detail"] == (
+            "A cancelled infusion stays cancelled; record a new one."
+        )
+        noted = course_api.patch_infusion(given, notes="Cancelled: patient unwell.")
+        assert noted.status_code == 200 and noted.get_json()["status"] == "cancelled"
