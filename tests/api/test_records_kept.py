@@ -4,6 +4,7 @@ added a care-team member, why a session ended, and the words of each refusal."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from sqlalchemy import select
@@ -350,3 +351,60 @@ class TestCancelledInfusions:
         )
         noted = course_api.patch_infusion(given, notes="Cancelled: patient unwell.")
         assert noted.status_code == 200 and noted.get_json()["status"] == "cancelled"
+
+
+class TestAuditFilters:
+    """Filters select exactly: one patient's events only; `from` inclusive, `to` exclusive."""
+
+    def test_by_patient_and_time(self, client, auth, admin, clinician, clinic, make_patient, clock):
+        first = make_patient(clinic, care_team=(clinician,))
+        second = make_patient(clinic, care_team=(clinician,))
+        start = clock.now
+        client.get(f"/v1/patients/{first.id}", headers=auth(clinician))
+        clock.advance(minutes=1)
+        client.get(f"/v1/patients/{second.id}", headers=auth(clinician))
+        clock.advance(minutes=1)
+        client.get(f"/v1/patients/{first.id}", headers=auth(clinician))
+
+        def times(query: str) -> list[str]:
+            page = client.get(f"/v1/audit-events?{query}", headers=auth(admin)).get_json()
+            return sorted(e["occurred_at"] for e in page["items"] if e["action"] == "patient.read")
+
+        def at(minutes: int) -> str:
+            return (start + dt.timedelta(minutes=minutes)).isoformat()
+
+        assert times(f"patient_id={first.id}") == [at(0), at(2)]
+        assert times(f"patient_id={second.id}") == [at(1)]
+        window = f"from={at(1)}&to={at(2)}".replace("+", "%2B")
+        assert times(window) == [at(1)]
+
+
+def test_each_refusal_names_what_is_missing(client, auth, admin, clinic, clinician, patient):
+    def detail(path: str, who, method: str = "GET", **kwargs) -> tuple[int, str]:
+        answer = client.open(path, method=method, headers=auth(who), **kwargs)
+        return answer.status_code, answer.get_json()["detail"]
+
+    nobody = uuid.uuid4()
+    assert detail(f"/v1/patients/{patient.id}/trends/phq10", clinician) == (
+        404,
+        "No such questionnaire.",
+    )
+    assert detail(f"/v1/clinics/{clinic.id}/staff/{nobody}", admin) == (
+        404,
+        "Staff member not found.",
+    )
+    assert detail(f"/v1/alerts/{nobody}/acknowledge", clinician, "POST", json={}) == (
+        404,
+        "Alert not found.",
+    )
+
+
+def test_a_stale_change_is_refused_in_words(patient, course_api, client, auth, clinician):
+    course = course_api.start(patient)
+    stale = client.patch(
+        f"/v1/courses/{course['id']}",
+        json={"induction_infusions": 6},
+        headers={**auth(clinician), "If-Match": '"999"'},
+    )
+    assert stale.status_code == 412
+    assert stale.get_json()["detail"] == "It was changed since you read it; read it again."

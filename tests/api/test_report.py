@@ -141,3 +141,13 @@ def test_the_report_in_a_real_browser(client, auth, patient, clinician, history,
     # One page per instrument, then the tables.
     assert pages >= 3
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_the_report_names_the_clinic_and_lists_open_alerts(
+    client, auth, clinic, patient, clinician, history, submit
+):
+    submit(patient, check_in_body("phq9", completed_at=at(29.95), i1=2, i9=1))
+    words = text_of(get_report(client, auth, patient, clinician).get_data(as_text=True))
+    assert f"{clinic.name} · report of" in words
+    assert "Open alerts Kind Priority Status Raised Occurrences suicidal ideation (item 9:" in words
+    assert "urgent open" in words
