@@ -313,3 +313,16 @@ def test_a_check_in_entered_by_the_clinic_says_so(client, auth, patient, clinici
     body = fhir_get(client, f"/v1/patients/{patient.id}/fhir", auth(clinician))
     response = resources(body, "QuestionnaireResponse")[0]
     assert "source" not in response and "Clinic staff" in response["author"]["display"]
+
+
+def test_the_questionnaire_header_is_exact(client):
+    body = fhir_get(client, "/v1/fhir/Questionnaire/phq9")
+    assert (body["id"], body["name"], body["status"], body["subjectType"]) == (
+        "phq9",
+        "PHQ9",
+        "active",
+        ["Patient"],
+    )
+    assert body["description"].startswith("Recall period: the last 2 weeks. Public domain")
+    assert body["item"][0]["linkId"] == "instructions"
+    assert body["item"][1]["code"] == [{"system": "http://loinc.org", "code": "44250-9"}]

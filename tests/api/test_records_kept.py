@@ -408,3 +408,41 @@ def test_a_stale_change_is_refused_in_words(patient, course_api, client, auth, c
     )
     assert stale.status_code == 412
     assert stale.get_json()["detail"] == "It was changed since you read it; read it again."
+
+
+def test_a_completed_course_stays_completed(patient, course_api, client, auth, clinician):
+    course = course_api.start(patient)
+    path = f"/v1/courses/{course['id']}"
+
+    def change(**body):
+        etag = client.get(path, headers=auth(clinician)).headers["ETag"]
+        return client.patch(path, json=body, headers={**auth(clinician), "If-Match": etag})
+
+    assert change(status="completed", completed_on="2026-11-01").status_code == 200
+    reopened = change(status="active")
+    assert reopened.status_code == 409
+    assert reopened.get_json()["detail"] == (
+        "A completed course stays completed; start a new course instead."
+    )
+    assert change(induction_infusions=5).status_code == 200
+
+
+def test_the_panel_puts_the_silent_first_and_ignores_retracted_check_ins(
+    client, auth, clinician, clinic, make_patient, submit, clock
+):
+    silent = make_patient(clinic, care_team=(clinician,))
+    clock.advance(minutes=1)
+    answering = make_patient(clinic, care_team=(clinician,))
+    sent = submit(answering, i1=1).get_json()
+
+    def order() -> list[str]:
+        page = client.get("/v1/patients?sort=attention", headers=auth(clinician)).get_json()
+        return [p["id"] for p in page["items"]]
+
+    assert order() == [str(silent.id), str(answering.id)]
+    client.post(
+        f"/v1/check-ins/{sent['id']}/entered-in-error",
+        json={"reason": "Not the patient's answers"},
+        headers=auth(clinician),
+    )
+    assert order() == [str(answering.id), str(silent.id)]  # both silent: newest first
