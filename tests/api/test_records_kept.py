@@ -4,6 +4,7 @@ added a care-team member, why a session ended, and the words of each refusal."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 
@@ -11,7 +12,8 @@ from sqlalchemy import select
 
 from api.domain.identity import BAD_CODE
 from api.models import CareTeamMember, EnrollmentCode, Patient, RefreshFamily, User
-from tests.conftest import PASSWORD
+from api.ratelimit import RateLimits
+from tests.conftest import PASSWORD, check_in_body
 
 NEW_PASSWORD = "a new long password"
 
@@ -446,3 +448,82 @@ def test_the_panel_puts_the_silent_first_and_ignores_retracted_check_ins(
         headers=auth(clinician),
     )
     assert order() == [str(answering.id), str(silent.id)]  # both silent: newest first
+
+
+class TestRefusalsInWords:
+    def change(self, client, headers, current):
+        return client.post(
+            "/v1/me/password",
+            json={"current_password": current, "new_password": "a brand new password"},
+            headers=headers,
+        )
+
+    def test_wrong_current_passwords_say_so_and_a_lockout_is_recorded(
+        self, app, client, auth, clinician, tokens_for, session, monkeypatch
+    ):
+        settings = dataclasses.replace(app.extensions["interval.identity"], lockout_threshold=2)
+        monkeypatch.setitem(app.extensions, "interval.identity", settings)
+        tokens_for(clinician)
+        headers = auth(clinician)
+        first = self.change(client, headers, "wrong!")
+        assert first.get_json()["detail"] == "The current password is incorrect."
+        assert first.get_json()["errors"] == {"current_password": ["Incorrect."]}
+        self.change(client, headers, "wrong again!")
+        session.expire_all()
+        reasons = session.scalars(
+            select(RefreshFamily.revoked_reason).where(RefreshFamily.user_id == clinician.id)
+        ).all()
+        assert set(reasons) == {"locked"}
+
+    def test_too_many_attempts_say_when_to_try_again(
+        self, app, client, auth, clinician, monkeypatch
+    ):
+        limits = RateLimits(
+            storage_uri="memory://",
+            per_address="1000/minute",
+            per_account="1/minute",
+            check_ins="1000/hour",
+        )
+        monkeypatch.setitem(app.extensions, "interval.rate_limits", limits)
+        headers = auth(clinician)
+        self.change(client, headers, "wrong!")
+        limited = self.change(client, headers, "wrong!")
+        assert limited.status_code == 429
+        seconds = limited.headers["Retry-After"]
+        assert limited.get_json()["detail"] == f"Too many attempts; try again in {seconds} seconds."
+
+    def test_a_reused_key_or_id_is_refused_in_words(self, client, auth, patient):
+        path = f"/v1/patients/{patient.id}/check-ins"
+        first = check_in_body(i1=1)
+        key = {"Idempotency-Key": "phone-42"}
+        assert client.post(path, json=first, headers={**auth(patient), **key}).status_code == 201
+        other = check_in_body(i1=2)
+        reused = client.post(path, json=other, headers={**auth(patient), **key})
+        assert (reused.status_code, reused.get_json()["detail"]) == (
+            422,
+            "This Idempotency-Key was used for a different check-in.",
+        )
+        assert reused.get_json()["errors"] == {
+            "Idempotency-Key": ["Already used with a different body."]
+        }
+        same_id = check_in_body(i1=1, id=uuid.uuid4())
+        client.post(path, json=same_id, headers=auth(patient))
+        clash = client.post(
+            path, json={**same_id, "answers": other["answers"]}, headers=auth(patient)
+        )
+        assert (clash.status_code, clash.get_json()["detail"]) == (
+            409,
+            "A different check-in with this id is already stored.",
+        )
+
+    def test_a_panel_cursor_with_a_bad_offset_is_refused(self, app, client, auth, clinician):
+        codec = app.extensions["interval.cursors"]
+        for offset in (-1, "3"):
+            cursor = codec.encode({"offset": offset})
+            answer = client.get(
+                f"/v1/patients?sort=attention&cursor={cursor}", headers=auth(clinician)
+            )
+            assert (answer.status_code, answer.get_json()["detail"]) == (
+                400,
+                "The cursor is not valid; start again without it.",
+            )

@@ -3,6 +3,7 @@ phases, the look-back, follow-up, the in-chair grace, spacing, lockout, fingerpr
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import uuid
@@ -12,6 +13,7 @@ import pytest
 from api.domain import alerts, identity, schedule, timeline
 from api.domain.check_ins import Submission, body_hash
 from api.domain.credentials import Passwords, TokenSettings
+from api.domain.questionnaires import parse
 from api.domain.registry import load_registry
 from api.domain.scoring import endorsed_safety_flags, level
 from api.models import CheckIn, Course, Infusion, User
@@ -355,6 +357,20 @@ class TestLooseEndorsement:
     def test_item_9(self, value, endorsed):
         flags = endorsed_safety_flags(REGISTRY["phq9"], {"9": value})
         assert (flags == ["suicidal_ideation"]) is endorsed
+
+    def test_only_safety_flags_and_every_one_of_them(self):
+        """A non-safety item flag listed first is neither reported nor the end of the look."""
+        raw = copy.deepcopy(REGISTRY["phq9"].raw)
+        low_interest = {
+            "key": "low_interest",
+            "label": "Little interest (item 1)",
+            "rule": {"type": "item_at_least", "item": "1", "value": 1},
+            "safety": False,
+            "source": "A test flag.",
+        }
+        raw["flags"].insert(0, low_interest)
+        definition = parse(raw)
+        assert endorsed_safety_flags(definition, {"1": 3, "9": 1}) == ["suicidal_ideation"]
 
 
 class TestDefaultPlans:
