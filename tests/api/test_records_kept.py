@@ -527,3 +527,37 @@ class TestRefusalsInWords:
                 400,
                 "The cursor is not valid; start again without it.",
             )
+
+
+def test_a_patients_check_in_list_holds_only_theirs_within_its_window(
+    client, auth, clinician, clinic, make_patient, submit
+):
+    mine = make_patient(clinic, care_team=(clinician,))
+    neighbour = make_patient(clinic, care_team=(clinician,))
+    at = ["2026-11-10T09:00:00+00:00", "2026-11-12T09:00:00+00:00", "2026-11-14T09:00:00+00:00"]
+    ids = [submit(mine, completed_at=when, i1=1).get_json()["id"] for when in at]
+    submit(neighbour, completed_at=at[1], i1=2)
+
+    def listed(query: str = "") -> list[str]:
+        path = f"/v1/patients/{mine.id}/check-ins?{query}"
+        return [c["id"] for c in client.get(path, headers=auth(clinician)).get_json()["items"]]
+
+    assert sorted(listed()) == sorted(ids)
+    window = f"from={at[1]}&to={at[2]}".replace("+", "%2B")
+    assert listed(window) == [ids[1]]  # from inclusive, to exclusive
+
+
+def test_a_batch_shows_crisis_words_whatever_comes_before_the_endorsing_item(client, auth, patient):
+    endorsing = {"questionnaire": "phq9", "answers": {"9": 3}}
+    body = {"check_ins": [42, {"questionnaire": 7}, endorsing]}
+    answer = client.post(
+        f"/v1/patients/{patient.id}/check-ins/batch", json=body, headers=auth(patient)
+    )
+    results = answer.get_json()["results"]
+    assert [r["status"] for r in results] == [422, 422, 422]
+    assert "safety" in results[2]["problem"]
+    refused = client.post(
+        f"/v1/patients/{patient.id}/check-ins", json=[42, endorsing], headers=auth(patient)
+    )
+    assert refused.status_code in (400, 422)
+    assert refused.get_json()["safety"]["answers_sent"] is False

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from api.domain import alerts, identity, schedule, timeline
+from api.domain import alerts, identity, outcomes, schedule, timeline
 from api.domain.check_ins import Submission, body_hash
 from api.domain.credentials import Passwords, TokenSettings
 from api.domain.questionnaires import parse
@@ -433,3 +433,12 @@ class TestAfterEachInfusion:
     def test_nothing_before_the_first_infusion(self):
         state = course_state()
         assert schedule.after_each_infusion(self.RULE, state, T0, "PHQ-9") is None
+
+
+@pytest.mark.parametrize(
+    "df,published",
+    # Student's t, two-sided 95 %, from the standard table.
+    [(1, 12.706), (10, 2.228), (30, 2.042), (31, 2.040), (40, 2.021), (60, 2.000), (120, 1.980)],
+)
+def test_t_quantiles_match_the_table(df, published):
+    assert outcomes.t_quantile(df) == pytest.approx(published, abs=0.0006)
