@@ -118,6 +118,12 @@ def check(config: dict) -> None:
         )
     if config["ARGON2_MEMORY_KIB"] < 19456 or config["ARGON2_TIME_COST"] < 2:
         raise ConfigError("Argon2 parameters are below the OWASP minimum (19 MiB, t=2)")
+    if not config.get("PUBLIC_BASE_URL"):
+        log.warning(
+            "INTERVAL_PUBLIC_BASE_URL is not set: links are relative and FHIR canonical URLs "
+            "follow each request's host; set the address clients use",
+            extra={"event": "public_base_url_unset"},
+        )
     if not config.get("REDIS_URL") and config.get("WORKERS", 1) > 1:
         log.warning(
             "rate limits are kept in memory by each of %d workers, so each limit is multiplied "

@@ -334,6 +334,20 @@ class TestConfiguration:
     def test_production_accepts_a_random_key(self, tmp_path):
         load({"ENV": "production", "INSTANCE_DIR": str(tmp_path), "SECRET_KEY": PRODUCTION_SECRET})
 
+    @pytest.mark.parametrize("base,warned", [(None, True), ("https://api.clinic.example", False)])
+    def test_production_warns_without_a_public_address(self, tmp_path, caplog, base, warned):
+        with caplog.at_level(logging.WARNING, logger="interval"):
+            load(
+                {
+                    "ENV": "production",
+                    "INSTANCE_DIR": str(tmp_path),
+                    "SECRET_KEY": PRODUCTION_SECRET,
+                    "PUBLIC_BASE_URL": base,
+                }
+            )
+        found = [r for r in caplog.records if getattr(r, "event", "") == "public_base_url_unset"]
+        assert bool(found) is warned
+
     @pytest.mark.parametrize("redis,warned", [(None, True), ("redis://127.0.0.1:6379/0", False)])
     def test_production_warns_of_per_worker_rate_limits(self, tmp_path, caplog, redis, warned):
         with caplog.at_level(logging.WARNING, logger="interval"):
