@@ -199,13 +199,18 @@ def _entered_in_error(check_in: CheckIn) -> bool:
     return check_in.status == "entered_in_error"
 
 
+def answered(check_in: CheckIn, item: Item) -> Option | None:
+    """The option a check-in chose for an item (None when the item was not answered)."""
+    value = check_in.answers.get(item.id)
+    return next((option for option in item.options if option.value == value), None)
+
+
 def questionnaire_response(
     codes: Codes, check_in: CheckIn, definition: Definition, subject: dict
 ) -> dict:
     items = []
     for item in definition.items:
-        value = check_in.answers.get(item.id)
-        option = next((o for o in item.options if o.value == value), None)
+        option = answered(check_in, item)
         if option is None:
             continue
         items.append(
@@ -331,8 +336,7 @@ def item_observation(
     subject: dict,
     response: dict,
 ) -> dict | None:
-    value = check_in.answers.get(item.id)
-    option = next((o for o in item.options if o.value == value), None)
+    option = answered(check_in, item)
     if option is None:
         return None
     code = {"coding": [_coding(LOINC, item.loinc or "")], "text": item.text}

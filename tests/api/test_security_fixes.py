@@ -334,34 +334,29 @@ class TestConfiguration:
     def test_production_accepts_a_random_key(self, tmp_path):
         load({"ENV": "production", "INSTANCE_DIR": str(tmp_path), "SECRET_KEY": PRODUCTION_SECRET})
 
-    @pytest.mark.parametrize("base,warned", [(None, True), ("https://api.clinic.example", False)])
-    def test_production_warns_without_a_public_address(self, tmp_path, caplog, base, warned):
+    @staticmethod
+    def production_warnings(tmp_path, caplog, **settings) -> set[str]:
+        """The events of the warnings a production configuration with `settings` logs."""
         with caplog.at_level(logging.WARNING, logger="interval"):
             load(
                 {
                     "ENV": "production",
                     "INSTANCE_DIR": str(tmp_path),
                     "SECRET_KEY": PRODUCTION_SECRET,
-                    "PUBLIC_BASE_URL": base,
+                    **settings,
                 }
             )
-        found = [r for r in caplog.records if getattr(r, "event", "") == "public_base_url_unset"]
-        assert bool(found) is warned
+        return {getattr(r, "event", "") for r in caplog.records}
+
+    @pytest.mark.parametrize("base,warned", [(None, True), ("https://api.clinic.example", False)])
+    def test_production_warns_without_a_public_address(self, tmp_path, caplog, base, warned):
+        events = self.production_warnings(tmp_path, caplog, PUBLIC_BASE_URL=base)
+        assert ("public_base_url_unset" in events) is warned
 
     @pytest.mark.parametrize("redis,warned", [(None, True), ("redis://127.0.0.1:6379/0", False)])
     def test_production_warns_of_per_worker_rate_limits(self, tmp_path, caplog, redis, warned):
-        with caplog.at_level(logging.WARNING, logger="interval"):
-            load(
-                {
-                    "ENV": "production",
-                    "INSTANCE_DIR": str(tmp_path),
-                    "SECRET_KEY": PRODUCTION_SECRET,
-                    "WORKERS": 4,
-                    "REDIS_URL": redis,
-                }
-            )
-        found = [r for r in caplog.records if getattr(r, "event", "") == "rate_limits_in_memory"]
-        assert bool(found) is warned
+        events = self.production_warnings(tmp_path, caplog, WORKERS=4, REDIS_URL=redis)
+        assert ("rate_limits_in_memory" in events) is warned
 
     def test_an_unreachable_rate_limit_store_answers_503(self, app, client, monkeypatch):
         limits = RateLimits(
