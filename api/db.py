@@ -9,9 +9,17 @@ import uuid
 from pathlib import Path
 from typing import cast
 
-from sqlalchemy import DateTime, MetaData, Uuid, create_engine, event
+from sqlalchemy import DateTime, MetaData, Uuid, create_engine, event, inspect
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    make_transient_to_detached,
+    mapped_column,
+    sessionmaker,
+)
 from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 
@@ -69,6 +77,28 @@ def id_column() -> Mapped[uuid.UUID]:
 def rows_affected(session: Session, statement: Executable) -> int:
     """Run an UPDATE or DELETE and say how many rows it touched (atomic claims rely on it)."""
     return cast(CursorResult, session.execute(statement)).rowcount
+
+
+def insert_if_new(session: Session, record: Base) -> bool:
+    """Store a new ORM record in one INSERT … ON CONFLICT DO NOTHING … RETURNING and say
+    whether it was stored (False: a row already holds one of its unique keys). A stored record
+    joins the session as persistent, every attribute it was given taken as loaded (give them
+    all: one left out is read from the database when first used)."""
+    mapper = inspect(type(record))
+    given = inspect(record).dict
+    values = {attr.key: given[attr.key] for attr in mapper.column_attrs if attr.key in given}
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(type(record))
+        .values(values)
+        .on_conflict_do_nothing()
+        .returning(*mapper.primary_key)
+    )
+    if session.execute(statement).first() is None:
+        return False
+    make_transient_to_detached(record)
+    session.add(record)
+    return True
 
 
 def make_engine(url: str) -> Engine:

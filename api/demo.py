@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from api import factories
 from api.db import utcnow
 from api.domain import check_ins as check_in_service
-from api.domain import courses, progress
+from api.domain import courses, progress, timeline
 from api.domain.access import Actor
 from api.domain.identity import IdentitySettings
 from api.domain.registry import Registry
@@ -346,6 +346,7 @@ class History:
             self.rules,
             actor=self.account,
             patient=self.patient,
+            timeline=timeline.of_patient(self.session, self.patient.id),
             now=received,
             submission=check_in_service.Submission(
                 questionnaire=definition.key,

@@ -23,7 +23,7 @@ from api import factories
 from api.app import create_app
 from api.db import utcnow
 from api.domain import check_ins as check_in_service
-from api.domain import courses, identity
+from api.domain import courses, identity, timeline
 from api.domain.access import Actor
 from api.domain.rules import Rules
 from api.migrate import upgrade
@@ -81,6 +81,7 @@ def seed(app, patients: int) -> dict:
                     Rules(registry),
                     actor=patient_actor,
                     patient=patient,
+                    timeline=timeline.of_patient(session, patient.id),
                     now=now,
                     submission=check_in_service.Submission(
                         questionnaire="phq9",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from api import auditing, factories
 from api.app import create_app
-from api.db import utcnow
+from api.db import make_engine, utcnow
 from api.demo import load_demo
 from api.domain import identity
 from api.migrate import upgrade
@@ -76,15 +77,35 @@ def database_url(tmp_path_factory) -> str:
     )
 
 
+# The migrated SQLite schema, kept for the life of the process: mutation testing forks one
+# test session per mutant from a process that has already migrated once.
+_MIGRATED_SQLITE: dict[str, bytes] = {}
+
+
+def _copy_migrated_sqlite(database_url: str) -> None:
+    """Give the SQLite file at the URL the schema at head, migrating at most once a process."""
+    path = Path(database_url.split("///", 1)[1])
+    if "head" not in _MIGRATED_SQLITE:
+        template = path.with_name("migrated.db")
+        engine = make_engine(f"sqlite:///{template}")
+        with engine.begin() as connection:
+            upgrade(connection)
+        engine.dispose()  # the last connection to close folds the write-ahead log into the file
+        _MIGRATED_SQLITE["head"] = template.read_bytes()
+    path.write_bytes(_MIGRATED_SQLITE["head"])
+
+
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
+    if database_url.startswith("sqlite"):
+        _copy_migrated_sqlite(database_url)
     app = create_app(app_config(database_url, str(tmp_path_factory.mktemp("instance"))))
     engine = app.extensions["interval.db"].engine
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE"))
             connection.execute(text("CREATE SCHEMA public"))
-        upgrade(connection)
+            upgrade(connection)
     yield app
     app.extensions["interval.db"].dispose()
 

