@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import cast
 
@@ -79,26 +80,29 @@ def rows_affected(session: Session, statement: Executable) -> int:
     return cast(CursorResult, session.execute(statement)).rowcount
 
 
-def insert_if_new(session: Session, record: Base) -> bool:
-    """Store a new ORM record in one INSERT … ON CONFLICT DO NOTHING … RETURNING and say
-    whether it was stored (False: a row already holds one of its unique keys). A stored record
-    joins the session as persistent, every attribute it was given taken as loaded (give them
-    all: one left out is read from the database when first used)."""
-    mapper = inspect(type(record))
-    given = inspect(record).dict
-    values = {attr.key: given[attr.key] for attr in mapper.column_attrs if attr.key in given}
+def insert_new(session: Session, records: Sequence[Base]) -> set:
+    """Store new ORM records of one class in one INSERT … ON CONFLICT DO NOTHING … RETURNING
+    and answer the primary keys of those stored (one left out: a row already holds one of its
+    unique keys). Stored records join the session as persistent, every attribute they were
+    given taken as loaded (give them all: one left out is read when first used)."""
+    if not records:
+        return set()
+    model = type(records[0])
+    mapper = inspect(model)
+    [key] = mapper.primary_key
+    attribute = mapper.get_property_by_column(key).key
+    rows = []
+    for record in records:
+        given = inspect(record).dict
+        rows.append({a.key: given[a.key] for a in mapper.column_attrs if a.key in given})
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(type(record))
-        .values(values)
-        .on_conflict_do_nothing()
-        .returning(*mapper.primary_key)
-    )
-    if session.execute(statement).first() is None:
-        return False
-    make_transient_to_detached(record)
-    session.add(record)
-    return True
+    statement = dialect.insert(model).values(rows).on_conflict_do_nothing().returning(key)
+    stored = set(session.scalars(statement))
+    for record in records:
+        if getattr(record, attribute) in stored:
+            make_transient_to_detached(record)
+            session.add(record)
+    return stored
 
 
 def make_engine(url: str) -> Engine:

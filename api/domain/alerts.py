@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from sqlalchemy import case, select, update
@@ -107,21 +107,22 @@ def needs_recent(definition: Definition) -> int:
     return 0 if sustained is None else sustained["ratings"]
 
 
-def recent_check_ins(session: Session, check_in: CheckIn, count: int) -> list[CheckIn]:
-    """The patient's latest final check-ins of this instrument, newest first."""
+def recent_check_ins(
+    session: Session, check_in: CheckIn, count: int, excluding: Collection[uuid.UUID] = ()
+) -> list[CheckIn]:
+    """The patient's latest final check-ins of this instrument, newest first, but for those
+    `excluding` names."""
     if count == 0:
         return []
+    stmt = select(CheckIn).where(
+        CheckIn.patient_id == check_in.patient_id,
+        CheckIn.questionnaire == check_in.questionnaire,
+        CheckIn.status == "final",
+    )
+    if excluding:
+        stmt = stmt.where(CheckIn.id.not_in(excluding))
     return list(
-        session.scalars(
-            select(CheckIn)
-            .where(
-                CheckIn.patient_id == check_in.patient_id,
-                CheckIn.questionnaire == check_in.questionnaire,
-                CheckIn.status == "final",
-            )
-            .order_by(CheckIn.completed_at.desc(), CheckIn.id.desc())
-            .limit(count)
-        )
+        session.scalars(stmt.order_by(CheckIn.completed_at.desc(), CheckIn.id.desc()).limit(count))
     )
 
 
@@ -141,15 +142,17 @@ def raise_alerts(
     check_in: CheckIn,
     *,
     baseline: Callable[[], Baseline | None],
+    recent: Callable[[int], list[CheckIn]],
     now: dt.datetime,
 ) -> list[Alert]:
     """Record every alert the check-in triggers, in the caller's transaction. `baseline` finds
-    the course baseline it is compared with, called only when a deterioration is possible."""
+    the course baseline it is compared with and `recent(n)` the latest n ratings of its
+    instrument, newest first; each is called only when a deterioration is possible."""
     compared_with = baseline() if could_deteriorate(definition, check_in) else None
-    recent = recent_check_ins(session, check_in, needs_recent(definition)) if compared_with else []
+    latest = recent(needs_recent(definition)) if compared_with and needs_recent(definition) else []
     return [
         _raise(session, check_in, trigger, now=now)
-        for trigger in triggered(definition, check_in, compared_with, recent)
+        for trigger in triggered(definition, check_in, compared_with, latest)
     ]
 
 

@@ -9,11 +9,12 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from api.db import insert_if_new
+from api.db import insert_new
 from api.domain import alerts as alert_service
 from api.domain import timeline as timeline_service
 from api.domain.access import Actor, get_patient, get_patient_record, get_patient_timeline
@@ -30,7 +31,7 @@ from api.domain.scoring import (
     score,
     validate_answers,
 )
-from api.domain.timeline import FUTURE_TOLERANCE, PatientTimeline, baseline_for
+from api.domain.timeline import FUTURE_TOLERANCE, Baseline, PatientTimeline
 from api.models import Alert, CheckIn, Clinic, Patient
 
 log = logging.getLogger("interval")
@@ -126,26 +127,27 @@ def _replay(
     )
 
 
-def _stored_copy(
-    session: Session, patient: Patient, submission: Submission, digest: str
-) -> Stored | None:
-    """What is already stored under the submission's id or Idempotency-Key, if anything."""
-    if submission.id is not None:
-        stored = session.get(CheckIn, submission.id, populate_existing=True)
-        if stored is not None:
-            return _replay(stored, patient, submission, digest, by_key=False)
-    if submission.idempotency_key is not None:
-        stored = session.scalar(
-            select(CheckIn)
-            .where(
-                CheckIn.patient_id == patient.id,
-                CheckIn.idempotency_key == submission.idempotency_key,
-            )
-            .execution_options(populate_existing=True)
-        )
-        if stored is not None:
-            return _replay(stored, patient, submission, digest, by_key=True)
-    return None
+@dataclass(frozen=True)
+class Ready:
+    """A submission read, validated and scored: the check-in it becomes if it is new."""
+
+    submission: Submission
+    definition: Definition
+    digest: str
+    check_in: CheckIn
+
+
+def prepare(
+    rules: Rules, *, actor: Actor, patient: Patient, submission: Submission, now: dt.datetime
+) -> Ready:
+    """Validate and score a submission (Invalid when it cannot be stored); no database."""
+    definition = scored_definition(rules.registry, submission)
+    check_completed_at(submission.completed_at, now)
+    digest = body_hash(submission)
+    check_in = new_check_in(
+        definition, actor=actor, patient=patient, submission=submission, digest=digest, now=now
+    )
+    return Ready(submission, definition, digest, check_in)
 
 
 def scored_definition(registry: Registry, submission: Submission) -> Definition:
@@ -208,31 +210,173 @@ def store(
     now: dt.datetime,
 ) -> Stored:
     """Validate, score and store one check-in for a patient already in scope (with their
-    timeline), or find the stored copy of a repeat.
+    timeline), or find the stored copy of a repeat; Invalid or Conflict when it cannot be."""
+    ready = prepare(rules, actor=actor, patient=patient, submission=submission, now=now)
+    [outcome] = store_all(
+        session, rules, patient=patient, timeline=timeline, ready=[ready], now=now
+    )
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
 
-    One INSERT … ON CONFLICT DO NOTHING stores a new check-in or meets its earlier copy, so
-    concurrent copies store one row; alerts are written in the same transaction, so an alert
-    can never be missing from a stored check-in (a batch wraps each item in a savepoint).
+
+def store_all(
+    session: Session,
+    rules: Rules,
+    *,
+    patient: Patient,
+    timeline: PatientTimeline,
+    ready: list[Ready],
+    now: dt.datetime,
+) -> list[Stored | DomainError]:
+    """Store prepared check-ins of one patient, in order, as if one after another: what each
+    became (stored, or the stored copy it repeats) or why not (a different body under its id
+    or Idempotency-Key).
+
+    One INSERT … ON CONFLICT DO NOTHING stores every new one (the first of any that share an
+    id or key), so concurrent copies store one row; one query reads the stored copies of the
+    rest. Alerts follow in order, each check-in compared only with what came before it in the
+    list, in the same transaction: an alert can never be missing from a stored check-in.
     """
-    definition = scored_definition(rules.registry, submission)
-    check_completed_at(submission.completed_at, now)
-    digest = body_hash(submission)
-    check_in = new_check_in(
-        definition, actor=actor, patient=patient, submission=submission, digest=digest, now=now
+    first = _first_of_each(ready)
+    inserted = insert_new(session, [ready[n].check_in for n in first])
+    created = [n for n in first if ready[n].check_in.id in inserted]
+    outcomes: dict[int, Stored | DomainError] = {}
+    repeats = [n for n in range(len(ready)) if n not in created]
+    by_id, by_key = _stored_copies(session, patient, [ready[n].submission for n in repeats])
+    for n in repeats:
+        try:
+            outcomes[n] = _stored_copy(by_id, by_key, patient, ready[n].submission, ready[n].digest)
+        except DomainError as error:
+            outcomes[n] = error
+    compared = Comparisons(
+        session, timeline, [ready[n].check_in for n in created], grace=rules.in_chair_grace
     )
-    if not insert_if_new(session, check_in):
-        stored = _stored_copy(session, patient, submission, digest)
-        if stored is None:  # pragma: no cover - a unique key is only ever id or the key
-            raise Conflict("This check-in conflicts with one already stored.")
-        return stored
-    raised = alert_service.raise_alerts(
-        session,
-        definition,
-        check_in,
-        baseline=lambda: baseline_for(session, check_in, timeline, grace=rules.in_chair_grace),
-        now=now,
+    for n in created:
+        check_in = ready[n].check_in
+        raised = alert_service.raise_alerts(
+            session,
+            ready[n].definition,
+            check_in,
+            baseline=partial(compared.baseline, check_in),
+            recent=partial(compared.recent, check_in),
+            now=now,
+        )
+        compared.done(check_in)
+        outcomes[n] = Stored(check_in, created=True, alerts=tuple(raised))
+    return [outcomes[n] for n in range(len(ready))]
+
+
+class Comparisons:
+    """What each of a list of new check-ins is compared with, as if they were stored one after
+    another: the check-ins stored before the list (read once per course and instrument) and
+    the list's own earlier ones."""
+
+    def __init__(
+        self,
+        session: Session,
+        timeline: PatientTimeline,
+        new: list[CheckIn],
+        *,
+        grace: dt.timedelta,
+    ):
+        self.session = session
+        self.timeline = timeline
+        self.grace = grace
+        self.new_ids = frozenset(c.id for c in new)
+        self.earlier: list[CheckIn] = []
+        self.candidates: dict[tuple[uuid.UUID, str], list[CheckIn]] = {}
+        self.latest: dict[str, list[CheckIn]] = {}
+
+    def baseline(self, check_in: CheckIn) -> Baseline | None:
+        course = self.timeline.course_at(check_in.completed_at)
+        if course is None:
+            return None
+        key = (course.id, check_in.questionnaire)
+        if key not in self.candidates:
+            self.candidates[key] = timeline_service.baseline_candidates(
+                self.session,
+                self.timeline,
+                course,
+                check_in.questionnaire,
+                grace=self.grace,
+                excluding=self.new_ids,
+            )
+        pool = [*self.candidates[key], *self.earlier, check_in]
+        return timeline_service.baseline_among(check_in, pool, self.timeline, grace=self.grace)
+
+    def recent(self, check_in: CheckIn, count: int) -> list[CheckIn]:
+        """The latest `count` final check-ins of the instrument, newest first."""
+        if check_in.questionnaire not in self.latest:
+            self.latest[check_in.questionnaire] = alert_service.recent_check_ins(
+                self.session, check_in, count, excluding=self.new_ids
+            )
+        pool = [
+            *self.latest[check_in.questionnaire],
+            *(c for c in self.earlier if c.questionnaire == check_in.questionnaire),
+            check_in,
+        ]
+        return sorted(pool, key=lambda c: (c.completed_at, c.id), reverse=True)[:count]
+
+    def done(self, check_in: CheckIn) -> None:
+        """The check-in is stored: the ones after it are compared with it too."""
+        self.earlier.append(check_in)
+
+
+def _first_of_each(ready: list[Ready]) -> list[int]:
+    """The places of the first of the submissions that share an id or an Idempotency-Key;
+    later ones are repeats of it (or conflicts), as if sent after it."""
+    ids: set[uuid.UUID] = set()
+    keys: set[str] = set()
+    first = []
+    for n, r in enumerate(ready):
+        key = r.submission.idempotency_key
+        if r.check_in.id in ids or (key is not None and key in keys):
+            continue
+        ids.add(r.check_in.id)
+        if key is not None:
+            keys.add(key)
+        first.append(n)
+    return first
+
+
+def _stored_copies(
+    session: Session, patient: Patient, submissions: list[Submission]
+) -> tuple[dict[uuid.UUID, CheckIn], dict[str, CheckIn]]:
+    """What is stored under the submissions' ids (any patient's) and this patient's
+    Idempotency-Keys, in one query."""
+    ids = [s.id for s in submissions if s.id is not None]
+    keys = [s.idempotency_key for s in submissions if s.idempotency_key is not None]
+    if not ids and not keys:
+        return {}, {}
+    found = session.scalars(
+        select(CheckIn)
+        .where(
+            CheckIn.id.in_(ids)
+            | ((CheckIn.patient_id == patient.id) & CheckIn.idempotency_key.in_(keys))
+        )
+        .execution_options(populate_existing=True)
+    ).all()
+    return (
+        {c.id: c for c in found},
+        {c.idempotency_key: c for c in found if c.patient_id == patient.id and c.idempotency_key},
     )
-    return Stored(check_in, created=True, alerts=tuple(raised))
+
+
+def _stored_copy(
+    by_id: dict[uuid.UUID, CheckIn],
+    by_key: dict[str, CheckIn],
+    patient: Patient,
+    submission: Submission,
+    digest: str,
+) -> Stored:
+    """The stored copy a repeat meets, under its id first, then its Idempotency-Key."""
+    if submission.id is not None and submission.id in by_id:
+        return _replay(by_id[submission.id], patient, submission, digest, by_key=False)
+    if submission.idempotency_key is not None and submission.idempotency_key in by_key:
+        return _replay(by_key[submission.idempotency_key], patient, submission, digest, by_key=True)
+    # Not stored, yet not inserted: only a unique key can refuse an insert.
+    raise Conflict("This check-in conflicts with one already stored.")  # pragma: no cover
 
 
 def submit(
@@ -330,70 +474,52 @@ def submit_batch(
     allowance: Allowance,
 ) -> list[BatchResult]:
     """Each item stored or refused on its own, in input order, with the status it would have
-    had alone. Each runs in its own savepoint: an unexpected error in one item becomes that
-    item's problem (logged with the request id) and the others are stored."""
+    had alone. Every item is read, validated and scored first; an unexpected error there
+    becomes that item's problem (logged with the request id) and the others go on. The rest
+    are stored together (store_all); a failure of the database fails the whole request, so a
+    retry finds none of it stored."""
     patient, timeline = get_patient_timeline(session, actor, patient_id)
     allowance(patient.id, len(items))
-    results = []
+    results = [BatchResult(id=_raw_id(item.raw), status=0) for item in items]
+    ready: dict[int, Ready] = {}
     for index, item in enumerate(items):
-        result, check_in = _batch_item(
-            session,
-            rules,
-            actor=actor,
-            patient=patient,
-            timeline=timeline,
-            item=item,
-            index=index,
-            now=now,
-        )
-        if check_in is not None:
-            context = timeline.context(check_in.completed_at, rules.in_chair_grace)
-            result.record = CheckInRecord(check_in, context, safety_of(session, rules, check_in))
-        elif endorses_safety_item(rules.registry, item.raw):
+        try:
+            if item.submission is None:
+                raise item.unreadable or Invalid("The check-in could not be read.")
+            ready[index] = prepare(
+                rules, actor=actor, patient=patient, submission=item.submission, now=now
+            )
+        except DomainError as error:
+            results[index].status, results[index].problem = error.status, error
+        except Exception:
+            log.exception("batch item failed", extra={"event": "batch_item_failed", "item": index})
+            results[index].status = 500
+            results[index].problem = ItemFailed(
+                "This check-in could not be processed and was not stored; send it again later."
+            )
+    outcomes = store_all(
+        session, rules, patient=patient, timeline=timeline, ready=list(ready.values()), now=now
+    )
+    for index, outcome in zip(ready, outcomes, strict=True):
+        result = results[index]
+        if isinstance(outcome, DomainError):
+            result.status, result.problem = outcome.status, outcome
+            continue
+        check_in = outcome.check_in
+        context = timeline.context(check_in.completed_at, rules.in_chair_grace)
+        result.id = str(check_in.id)
+        result.status = 201 if outcome.created else 200
+        result.record = CheckInRecord(check_in, context, safety_of(session, rules, check_in))
+    for result, item in zip(results, items, strict=True):
+        if result.record is None and endorses_safety_item(rules.registry, item.raw):
             result.safety = crisis_information(clinic_of(session, patient.clinic_id), sent=False)
-        results.append(result)
     return results
 
 
-def _batch_item(
-    session: Session,
-    rules: Rules,
-    *,
-    actor: Actor,
-    patient: Patient,
-    timeline: PatientTimeline,
-    item: BatchItem,
-    index: int,
-    now: dt.datetime,
-) -> tuple[BatchResult, CheckIn | None]:
-    raw_id = item.raw.get("id") if isinstance(item.raw, dict) else None
-    result = BatchResult(id=raw_id if isinstance(raw_id, str) else None, status=0)
-    try:
-        if item.submission is None:
-            raise item.unreadable or Invalid("The check-in could not be read.")
-        with session.begin_nested():
-            stored = store(
-                session,
-                rules,
-                actor=actor,
-                patient=patient,
-                timeline=timeline,
-                submission=item.submission,
-                now=now,
-            )
-    except DomainError as error:
-        result.status, result.problem = error.status, error
-    except Exception:
-        log.exception("batch item failed", extra={"event": "batch_item_failed", "item": index})
-        result.status = 500
-        result.problem = ItemFailed(
-            "This check-in could not be processed and was not stored; send it again later."
-        )
-    else:
-        result.id = str(stored.check_in.id)
-        result.status = 201 if stored.created else 200
-        return result, stored.check_in
-    return result, None
+def _raw_id(raw: object) -> str | None:
+    """The id a batch item was sent with, if it is a string, to name it in its result."""
+    found = raw.get("id") if isinstance(raw, dict) else None
+    return found if isinstance(found, str) else None
 
 
 def endorses_safety_item(registry: Registry, body: object) -> bool:

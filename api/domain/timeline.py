@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -352,31 +352,34 @@ def spans_of(
     return spans
 
 
-def baseline_for(
-    session: Session, check_in: CheckIn, timeline: PatientTimeline, *, grace: dt.timedelta
-) -> Baseline | None:
-    """The course baseline a stored check-in is compared with; None without a course or a
-    baseline, or when the check-in is its own baseline. One indexed statement reads the only
-    two candidates: the latest check-in of the instrument before the first infusion (within
-    the look-back and the in-chair grace; every one counts before any infusion) and the first
-    one of the course; `choose_baselines` decides between them as for the whole course."""
-    course = timeline.course_at(check_in.completed_at)
-    if course is None:
-        return None
+def baseline_candidates(
+    session: Session,
+    timeline: PatientTimeline,
+    course: Course,
+    questionnaire: str,
+    *,
+    grace: dt.timedelta,
+    excluding: Collection[uuid.UUID] = (),
+) -> list[CheckIn]:
+    """The only two stored check-ins of an instrument that can be a course's baseline, in one
+    indexed statement: the latest before the first infusion (within the look-back and the
+    in-chair grace; every one counts before any infusion) and the first of the course. Those
+    `excluding` names are left out."""
     infusions = timeline.given[course.id]
-    spans = spans_of(course, timeline.courses)
     mine = select(CheckIn.id).where(
-        CheckIn.patient_id == check_in.patient_id,
-        CheckIn.questionnaire == check_in.questionnaire,
+        CheckIn.patient_id == course.patient_id,
+        CheckIn.questionnaire == questionnaire,
         CheckIn.status == "final",
         or_(
             *(
                 (CheckIn.completed_at >= start)
                 & (true() if end is None else CheckIn.completed_at < end)
-                for start, end in spans
+                for start, end in spans_of(course, timeline.courses)
             )
         ),
     )
+    if excluding:
+        mine = mine.where(CheckIn.id.not_in(excluding))
     pre_infusion = mine
     if infusions:
         first = infusions[0].administered_at
@@ -385,12 +388,41 @@ def baseline_for(
     latest_before = (
         pre_infusion.order_by(CheckIn.completed_at.desc(), CheckIn.id.desc()).limit(1).subquery()
     )
-    candidates = session.scalars(
-        select(CheckIn)
-        .where(CheckIn.id.in_(union_all(select(first_of_course.c.id), select(latest_before.c.id))))
-        .order_by(CheckIn.completed_at, CheckIn.id)
+    return list(
+        session.scalars(
+            select(CheckIn).where(
+                CheckIn.id.in_(union_all(select(first_of_course.c.id), select(latest_before.c.id)))
+            )
+        )
     )
-    baseline = choose_baselines(list(candidates), infusions, grace).get(check_in.questionnaire)
+
+
+def baseline_among(
+    check_in: CheckIn,
+    candidates: Iterable[CheckIn],
+    timeline: PatientTimeline,
+    *,
+    grace: dt.timedelta,
+) -> Baseline | None:
+    """The course baseline a check-in is compared with, chosen among candidates that hold the
+    course's two (baseline_candidates), with any others, the check-in among them; None without
+    a course or a baseline, or when the check-in is its own baseline. A pure function: the
+    latest pre-infusion check-in and the first are the extremes of any set that holds them,
+    so `choose_baselines` picks as it would over the whole course."""
+    course = timeline.course_at(check_in.completed_at)
+    if course is None:
+        return None
+    mine = sorted(
+        {
+            c.id: c
+            for c in candidates
+            if c.questionnaire == check_in.questionnaire
+            and c.status == "final"
+            and timeline.course_at(c.completed_at) is course
+        }.values(),
+        key=lambda c: (c.completed_at, c.id),
+    )
+    baseline = choose_baselines(mine, timeline.given[course.id], grace).get(check_in.questionnaire)
     if baseline is None or baseline.check_in.id == check_in.id:
         return None
     return baseline

@@ -1,5 +1,5 @@
 """The baseline a new check-in is compared with is read with one indexed statement
-(timeline.baseline_for); it must be the one the whole course gives (timeline.baselines, what the
+(check_ins.Comparisons); it must be the one the whole course gives (timeline.baselines, what the
 course page shows) for every history: several courses, look-backs, follow-ups, cancelled
 infusions, entered-in-error check-ins."""
 
@@ -8,14 +8,18 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from api import factories
-from api.domain import timeline
+from api.domain import check_ins, timeline
+from api.domain.access import Actor
+from api.domain.check_ins import BatchItem, Comparisons, Submission
+from api.domain.errors import DomainError
 from api.domain.registry import load_registry
-from api.models import CheckIn, Course, Infusion
+from api.domain.rules import Rules
+from api.models import Alert, AlertOccurrence, CheckIn, Course, Infusion
 
 REGISTRY = load_registry()
 DAY0 = dt.date(2026, 3, 2)
@@ -107,20 +111,7 @@ def test_the_two_candidates_give_the_whole_courses_baseline(
                     near_infusions.append(
                         (phq9, answers, given_at + dt.timedelta(minutes=minutes_after))
                     )
-                session.add(
-                    Infusion(
-                        id=uuid.uuid4(),
-                        clinic_id=patient.clinic_id,
-                        course_id=course.id,
-                        patient_id=patient.id,
-                        status=status,
-                        administered_at=given_at,
-                        created_at=given_at,
-                        created_by=clinician.id,
-                        updated_at=given_at,
-                        version=1,
-                    )
-                )
+                session.add(infusion(patient, course, clinician, given_at, status))
         session.flush()
         factories.bulk_check_ins(
             session,
@@ -146,9 +137,8 @@ def test_the_two_candidates_give_the_whole_courses_baseline(
         for check_in in stored:
             if check_in.status != "final":
                 continue
-            assert timeline.baseline_for(
-                session, check_in, patient_timeline, grace=GRACE
-            ) == whole_course_baseline(session, check_in)
+            compared = Comparisons(session, patient_timeline, [check_in], grace=GRACE)
+            assert compared.baseline(check_in) == whole_course_baseline(session, check_in)
     finally:
         nested.rollback()
 
@@ -170,3 +160,126 @@ def whole_course_baseline(session, check_in: CheckIn) -> timeline.Baseline | Non
     found = timeline.baselines(session, course, [check_in.questionnaire], grace=GRACE)
     baseline = found.get(check_in.questionnaire)
     return None if baseline is None or baseline.check_in.id == check_in.id else baseline
+
+
+batch_plans = st.lists(
+    st.tuples(
+        st.integers(0, 5),  # which id the item carries: a repeated one is a repeat
+        st.sampled_from(["phq9", "pain"]),
+        st.integers(-35, 40),  # completed, days after the course's start
+        st.integers(0, 10),  # score: PHQ-9 total / 2.7, the pain rating
+        st.booleans(),  # PHQ-9 item 9 endorsed
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(infusion_days=st.lists(st.integers(0, 30), max_size=4), items=batch_plans)
+# A deterioration against an earlier item of the batch; none against a later one (sent after
+# it); pain's three ratings in a row, two of them in the batch.
+@example(infusion_days=[2], items=[(0, "phq9", -1, 1, False), (1, "phq9", 10, 8, False)])
+@example(infusion_days=[2], items=[(1, "phq9", 10, 8, False), (0, "phq9", -1, 1, False)])
+@example(
+    infusion_days=[2],
+    items=[(0, "pain", -1, 1, False), *((n, "pain", 3 + n, 6, False) for n in (1, 2, 3))],
+)
+def test_a_batch_stores_and_alerts_as_its_items_sent_one_by_one(
+    session, clinic, clinician, make_patient, infusion_days, items
+):
+    """Sent as one batch, or one request per item: the same statuses, rows and alerts (each
+    item compared only with what was stored before it, its batch's earlier items included)."""
+    rules = Rules(REGISTRY)
+    now = dt.datetime.combine(DAY0 + dt.timedelta(days=60), dt.time(12), tzinfo=dt.UTC)
+    patients = [make_patient(clinic, timezone=TIMEZONE) for _ in range(2)]
+    nested = session.begin_nested()
+    try:
+        outcomes = []
+        for one_by_one, patient in zip((False, True), patients, strict=True):
+            course = add_course(session, patient, clinician, 0, None, active=True)
+            for day in infusion_days:
+                given_at = dt.datetime.combine(
+                    DAY0 + dt.timedelta(days=day), dt.time(15), tzinfo=dt.UTC
+                )
+                session.add(infusion(patient, course, clinician, given_at, "completed"))
+            session.flush()
+            ids = [uuid.uuid4() for _ in range(6)]
+            submissions = [
+                Submission(
+                    questionnaire=key,
+                    answers=answers_for(key, score, item9),
+                    completed_at=dt.datetime.combine(
+                        DAY0 + dt.timedelta(days=day), dt.time(9), tzinfo=dt.UTC
+                    ),
+                    id=ids[which],
+                )
+                for which, key, day, score, item9 in items
+            ]
+            actor = Actor(patient.user_id, "patient", patient.clinic_id, patient_id=patient.id)
+            sent = dict(actor=actor, patient_id=patient.id, now=now, allowance=lambda *_: None)
+            if one_by_one:
+                statuses = [status_alone(session, rules, sent, s) for s in submissions]
+            else:
+                results = check_ins.submit_batch(
+                    session, rules, items=[BatchItem({}, s) for s in submissions], **sent
+                )
+                statuses = [r.status for r in results]
+            outcomes.append(
+                (statuses, stored_of(session, patient, ids), alerts_of(session, patient))
+            )
+        assert outcomes[0] == outcomes[1]
+    finally:
+        nested.rollback()
+
+
+def answers_for(key: str, score: int, item9: bool) -> dict:
+    definition = REGISTRY[key]
+    if key == "pain":
+        return factories.answers_summing_to(definition, score)
+    total = max(int(item9), min(24 + int(item9), int(score * 2.7)))
+    return factories.answers_summing_to(definition, total, {"9": int(item9)})
+
+
+def status_alone(session, rules, sent, submission) -> int:
+    try:
+        submitted = check_ins.submit(session, rules, submission=submission, **sent)
+    except DomainError as error:
+        return error.status
+    return 201 if submitted.created else 200
+
+
+def stored_of(session, patient, ids) -> list:
+    rows = session.scalars(select(CheckIn).where(CheckIn.patient_id == patient.id))
+    return sorted((ids.index(c.id), c.total, c.completed_at) for c in rows)
+
+
+def alerts_of(session, patient) -> list:
+    found = session.execute(
+        select(
+            Alert.kind, Alert.priority, Alert.baseline_total, Alert.baseline_source, func.count()
+        )
+        .join(AlertOccurrence, AlertOccurrence.alert_id == Alert.id)
+        .where(Alert.patient_id == patient.id)
+        .group_by(Alert.id, Alert.kind, Alert.priority, Alert.baseline_total, Alert.baseline_source)
+    )
+    return sorted(tuple(row) for row in found)
+
+
+def infusion(patient, course, clinician, given_at, status) -> Infusion:
+    return Infusion(
+        id=uuid.uuid4(),
+        clinic_id=patient.clinic_id,
+        course_id=course.id,
+        patient_id=patient.id,
+        status=status,
+        administered_at=given_at,
+        created_at=given_at,
+        created_by=clinician.id,
+        updated_at=given_at,
+        version=1,
+    )

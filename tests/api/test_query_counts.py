@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 
@@ -83,3 +84,45 @@ def verb_and_table(statement: str) -> str:
     verb = statement.split()[0]
     table = statement.split("FROM" if verb == "SELECT" else "INTO")[1].split()[0]
     return f"{verb} {table}"
+
+
+def test_a_batch_runs_as_many_statements_for_40_items_as_for_4(
+    client, auth, patient, course_api, count_queries, clock
+):
+    """Set-based ingest: one INSERT for the new items, one read for repeats, one for the
+    baseline of each course and instrument, whatever the batch's size."""
+    course = course_api.start(patient, started_on="2026-10-01")
+    course_api.infuse(course, "2026-10-02T14:00:00Z")
+    headers = auth(patient)
+    path = f"/v1/patients/{patient.id}/check-ins/batch"
+
+    def statements_for(count: int, first_day: int) -> list[str]:
+        items = [
+            check_in_body(
+                completed_at=(START + dt.timedelta(days=first_day + n)).isoformat(),
+                id=str(uuid.uuid4()),
+                i1=3,
+                i2=3,
+                i3=3,
+                i4=3,
+            )
+            for n in range(count)
+        ]
+        repeat = items[0]
+        with count_queries() as statements:
+            response = client.post(path, json={"check_ins": [*items, repeat]}, headers=headers)
+        assert [r["status"] for r in response.get_json()["results"]] == [201] * count + [200]
+        return [verb_and_table(s) for s in statements]
+
+    assert (
+        statements_for(4, 0)
+        == statements_for(40, 4)
+        == [
+            "SELECT users",
+            "SELECT patients",
+            "INSERT check_ins",
+            "SELECT check_ins",  # the stored copies of repeats
+            "SELECT check_ins",  # the baseline's candidates
+            "INSERT audit_events",
+        ]
+    )
