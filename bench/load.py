@@ -551,6 +551,7 @@ def bench_app(url: str, folder: Path):
             "SECRET_KEY": SECRET,
             "INSTANCE_DIR": str(folder),
             "ENV": "development",
+            "LOG_LEVEL": "WARNING",
         }
     )
 
