@@ -94,10 +94,14 @@ def insert_new(session: Session, records: Sequence[Base]) -> set:
     rows = []
     for record in records:
         given = inspect(record).dict
-        rows.append({a.key: given[a.key] for a in mapper.column_attrs if a.key in given})
+        rows.append(
+            {a.columns[0].key: given[a.key] for a in mapper.column_attrs if a.key in given}
+        )
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(model).values(rows).on_conflict_do_nothing().returning(key)
-    stored = set(session.scalars(statement))
+    # The rows as parameters, not in the statement: its compiled form is cached, and
+    # SQLAlchemy still sends them as one multi-row INSERT ("insertmanyvalues").
+    statement = dialect.insert(mapper.local_table).on_conflict_do_nothing().returning(key)
+    stored = set(session.scalars(statement, rows))
     for record in records:
         if getattr(record, attribute) in stored:
             make_transient_to_detached(record)

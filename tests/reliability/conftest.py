@@ -29,6 +29,12 @@ class Deployment:
     database: str
     patient_id: str
     patient_token: str
+    server_pid: int  # gunicorn's master
+
+    def workers(self) -> list[int]:
+        children = f"/proc/{self.server_pid}/task/{self.server_pid}/children"
+        with open(children) as listed:
+            return [int(pid) for pid in listed.read().split()]
 
     def admin(self):
         """A connection to the server's maintenance database, in autocommit."""
@@ -84,7 +90,7 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
     server = start_gunicorn(port, env, output=log)
     try:
         wait_until_up(f"http://127.0.0.1:{port}/healthz", server)
-        yield Deployment(f"http://127.0.0.1:{port}", url, name, patient_id, token)
+        yield Deployment(f"http://127.0.0.1:{port}", url, name, patient_id, token, server.pid)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=40)

@@ -3,9 +3,15 @@ mid-service and coming back; many processes sending the same check-ins at once."
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import http.client
 import json
 import multiprocessing
+import os
+import signal
+import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -102,3 +108,64 @@ def test_processes_sending_the_same_check_ins_store_each_once(deployment):
     flagged = [uuid.UUID(body["id"]) for body in bodies if body["answers"]["9"]]
     occurrences = stored(deployment, AlertOccurrence, AlertOccurrence.check_in_id.in_(flagged))
     assert occurrences == len(flagged)
+
+
+def test_a_worker_killed_mid_batch_leaves_none_of_it_stored(deployment):
+    """A batch holds its check-ins in one transaction: a worker killed after they are written
+    but before the commit leaves none of them; sent again, every one is stored with its alert.
+    The test holds the patient's row, so the batch waits, mid-transaction, for it as it raises
+    the item-9 alert of its last check-in."""
+    batch = [check_in() for _ in range(20)] + [check_in(item_9=1)]
+    ids = [uuid.UUID(item["id"]) for item in batch]
+    url = f"{deployment.base_url}/v1/patients/{deployment.patient_id}/check-ins/batch"
+    engine = create_engine(deployment.database_url)
+    holder = engine.connect()
+    hold = holder.begin()
+    holder.execute(
+        text("SELECT id FROM patients WHERE id = :id FOR NO KEY UPDATE"),
+        {"id": uuid.UUID(deployment.patient_id)},
+    )
+    sent = threading.Thread(target=call_ignoring_resets, args=(url, deployment, batch))
+    sent.start()
+    # In autocommit, from the maintenance database: each look at pg_stat_activity is fresh
+    # (within a transaction PostgreSQL would show the first one again).
+    with deployment.admin().connect() as watcher:
+        assert wait_for(lambda: backends(watcher, deployment, "wait_event_type = 'Lock'") == 1)
+        for worker in deployment.workers():
+            os.kill(worker, signal.SIGKILL)
+        sent.join(timeout=30)
+        hold.rollback()
+        holder.close()
+        # The killed worker's backend finds its client gone and rolls back.
+        assert wait_for(lambda: backends(watcher, deployment, "state <> 'idle'") == 0)
+    engine.dispose()
+    assert stored(deployment, CheckIn, CheckIn.id.in_(ids)) == 0
+    wait_for(lambda: call(f"{deployment.base_url}/healthz")[0] == 200)
+    status, _, body = call(url, deployment.patient_token, {"check_ins": batch})
+    assert status == 207
+    assert [r["status"] for r in body["results"]] == [201] * len(batch)
+    assert stored(deployment, CheckIn, CheckIn.id.in_(ids)) == len(batch)
+    assert stored(deployment, AlertOccurrence, AlertOccurrence.check_in_id == ids[-1]) == 1
+
+
+def call_ignoring_resets(url: str, deployment, batch: list[dict]) -> None:
+    # The worker is killed: no answer.
+    with contextlib.suppress(ConnectionError, http.client.HTTPException, urllib.error.URLError):
+        call(url, deployment.patient_token, {"check_ins": batch})
+
+
+def backends(connection, deployment, condition: str) -> int:
+    """Sessions on the deployment's database meeting a condition."""
+    return connection.scalar(
+        text(f"SELECT count(*) FROM pg_stat_activity WHERE datname = :name AND {condition}"),  # noqa: S608 - our own fixed conditions
+        {"name": deployment.database},
+    )
+
+
+def wait_for(condition, seconds: float = 20) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
