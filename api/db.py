@@ -94,9 +94,7 @@ def insert_new(session: Session, records: Sequence[Base]) -> set:
     rows = []
     for record in records:
         given = inspect(record).dict
-        rows.append(
-            {a.columns[0].key: given[a.key] for a in mapper.column_attrs if a.key in given}
-        )
+        rows.append({a.columns[0].key: given[a.key] for a in mapper.column_attrs if a.key in given})
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     # The rows as parameters, not in the statement: its compiled form is cached, and
     # SQLAlchemy still sends them as one multi-row INSERT ("insertmanyvalues").
