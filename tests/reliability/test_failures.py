@@ -129,7 +129,8 @@ def test_a_worker_killed_mid_batch_leaves_none_of_it_stored(deployment):
     sent.start()
     # In autocommit, from the maintenance database: each look at pg_stat_activity is fresh
     # (within a transaction PostgreSQL would show the first one again).
-    with deployment.admin().connect() as watcher:
+    admin = deployment.admin()
+    with admin.connect() as watcher:
         assert wait_for(lambda: backends(watcher, deployment, "wait_event_type = 'Lock'") == 1)
         for worker in deployment.workers():
             os.kill(worker, signal.SIGKILL)
@@ -138,6 +139,7 @@ def test_a_worker_killed_mid_batch_leaves_none_of_it_stored(deployment):
         holder.close()
         # The killed worker's backend finds its client gone and rolls back.
         assert wait_for(lambda: backends(watcher, deployment, "state <> 'idle'") == 0)
+    admin.dispose()
     engine.dispose()
     assert stored(deployment, CheckIn, CheckIn.id.in_(ids)) == 0
     wait_for(lambda: call(f"{deployment.base_url}/healthz")[0] == 200)
