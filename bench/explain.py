@@ -149,15 +149,19 @@ def captured(engine, call) -> list[tuple[str, object]]:
 
 
 def plan(engine, statement: str, parameters) -> str:
+    first = " ".join(statement.split())[:160]
+    if isinstance(parameters, list | tuple) and parameters and isinstance(parameters[0], dict):
+        parameters = parameters[0]  # a multi-row INSERT as SQLAlchemy batches it: one row's
     connection = engine.raw_connection()
     try:
         cursor = connection.cursor()
         cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + statement, parameters)
         lines = [row[0] for row in cursor.fetchall()]
+    except Exception as error:
+        return f"`{first}…`\n\n(not explained: {type(error).__name__}: {error})"
     finally:
         connection.rollback()
         connection.close()
-    first = " ".join(statement.split())[:160]
     nodes = [line for line in lines if "->" in line or not line.startswith(" ")]
     return f"`{first}…`\n\n```\n" + "\n".join(nodes[:25]) + "\n```"
 

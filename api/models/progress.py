@@ -65,6 +65,8 @@ class InfusionBenefit(Base):
     __tablename__ = "infusion_benefits"
     __table_args__ = (
         Index("ix_infusion_benefits_clinic_id_questionnaire", "clinic_id", "questionnaire"),
+        # Clinic outcomes join the cohort's courses to their benefits (docs/performance.md).
+        Index("ix_infusion_benefits_course_id_questionnaire", "course_id", "questionnaire"),
     )
 
     infusion_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("infusions.id"), primary_key=True)
