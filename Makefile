@@ -69,10 +69,12 @@ clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis mutants
 
 ## The benchmark (SQLite by default; BENCH_DATABASE_URL for PostgreSQL); see docs/performance.md:
-## in-process latencies of the hot paths, then the server under load (gunicorn + wrk, beside C0).
+## in-process latencies of the hot paths, then the server under load (gunicorn + wrk, beside C0:
+## S1–S6), then, on PostgreSQL, the plans of the hot queries.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/load.py --write
+	if [ -n "$$BENCH_DATABASE_URL" ]; then $(BIN)/python bench/explain.py --write; fi
 
 ## A second a scenario under load, in CI: fails on errors, never on timing.
 bench-quick: $(STAMP)

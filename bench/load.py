@@ -599,9 +599,11 @@ def write(shown: str, args) -> None:
     heading = "## Under load: gunicorn and wrk"
     text_now = path.read_text()
     body = (
-        f"{heading}\n\n`python bench/load.py --write` ({args.connections} connections, "
-        f"{args.seconds} s a scenario, {os.cpu_count()} cores, server and load generator on one "
-        f"machine; workers from `api/gunicorn_config.py`).\n\n{shown}\n"
+        f"{heading}\n\n`python bench/load.py --write` ({args.connections} connections, the "
+        f"reads S3–S5 one request at a time; {args.seconds} s a scenario, {os.cpu_count()} "
+        f"cores, server and load generator on one machine; workers from "
+        f"`api/gunicorn_config.py`; rate limits in Redis when one answers on localhost, as in "
+        f"production). Check-ins/s for S2 counts the items of its batches.\n\n{shown}\n"
     )
     if heading in text_now:
         start = text_now.index(heading)
