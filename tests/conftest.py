@@ -304,9 +304,18 @@ def submit(client, auth):
 
 
 @pytest.fixture
-def course_api(client, auth, clinician):
+def course_api(course_api_as, clinician):
     """Courses and infusions through the API, as the care-team clinician."""
+    return course_api_as(clinician)
 
+
+@pytest.fixture
+def course_api_as(client, auth):
+    """Courses and infusions through the API, as a given clinician: course_api_as(them)."""
+    return lambda clinician: make_course_api(client, auth, clinician)
+
+
+def make_course_api(client, auth, clinician):
     class CourseApi:
         def start(self, patient, **body):
             body = {"indications": ["depression"], "started_on": "2026-10-01", **body}

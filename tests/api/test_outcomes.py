@@ -3,6 +3,7 @@ of each patient's current course; numbers about fewer than five patients are wit
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import statistics
 from collections import Counter
@@ -183,3 +184,98 @@ def test_an_unknown_questionnaire(client, auth, clinic, admin):
         f"/v1/clinics/{clinic.id}/outcomes?questionnaire=bdi2", headers=auth(admin)
     )
     assert response.status_code == 404
+
+
+def course_with_follow_up(someone, course_api, submit, started_on: str) -> None:
+    """A course from `started_on`: a PHQ-9 of 12 the day before its first infusion, then 11."""
+    start = dt.date.fromisoformat(started_on)
+    course = course_api.start(someone, started_on=started_on)
+    course_api.infuse(course, f"{start + dt.timedelta(days=2)}T15:00:00+00:00")
+    moderate = {"i1": 3, "i2": 3, "i3": 3, "i4": 3}
+    submit(
+        someone,
+        check_in_body(completed_at=f"{start + dt.timedelta(days=1)}T12:00:00+00:00", **moderate),
+    )
+    later = f"{start + dt.timedelta(days=30)}T12:00:00+00:00"
+    submit(someone, check_in_body(completed_at=later, **moderate | {"i4": 2}))
+
+
+def test_courses_are_counted_from_the_first_day_up_to_the_last(
+    client, auth, clock, clinic, admin, clinician, make_patient, course_api, submit
+):
+    """`from` is inclusive and `to` exclusive, on the courses' start dates."""
+    for started_on in ("2026-09-01", "2026-09-08", "2026-09-08"):
+        course_with_follow_up(
+            make_patient(clinic, care_team=(clinician,)), course_api, submit, started_on
+        )
+
+    def counted(query: str) -> int:
+        body = client.get(
+            f"/v1/clinics/{clinic.id}/outcomes?questionnaire=phq9&suppress=false{query}",
+            headers=auth(admin),
+        ).get_json()
+        return body["patients_with_baseline"]
+
+    assert counted("") == 3
+    assert counted("&from=2026-09-08") == 2
+    assert counted("&from=2026-09-02") == 2
+    assert counted("&to=2026-09-08") == 1
+    assert counted("&from=2026-09-01&to=2026-09-09") == 3
+    assert counted("&to=2026-09-01") == 0
+
+
+def test_another_clinics_patients_are_not_counted(
+    client,
+    auth,
+    clock,
+    clinic,
+    admin,
+    clinician,
+    make_clinic,
+    make_user,
+    make_patient,
+    course_api,
+    course_api_as,
+    submit,
+):
+    elsewhere = make_clinic("Elsewhere")
+    their_admin = make_user(elsewhere, "clinic_admin")
+    their_clinician = make_user(elsewhere, "clinician")
+    theirs = course_api_as(their_clinician)
+    for _ in range(2):
+        course_with_follow_up(
+            make_patient(elsewhere, care_team=(their_clinician,)), theirs, submit, "2026-09-01"
+        )
+    course_with_follow_up(
+        make_patient(clinic, care_team=(clinician,)), course_api, submit, "2026-09-01"
+    )
+    query = "outcomes?questionnaire=phq9&suppress=false"
+    # Their progress is computed first, so it is there to be wrongly counted.
+    assert (
+        client.get(f"/v1/clinics/{elsewhere.id}/{query}", headers=auth(their_admin)).get_json()[
+            "patients_with_baseline"
+        ]
+        == 2
+    )
+    body = client.get(f"/v1/clinics/{clinic.id}/{query}", headers=auth(admin)).get_json()
+    assert body["patients_with_baseline"] == 1
+
+
+def test_a_patient_with_only_a_baseline_counts_there_and_nowhere_after(
+    client, auth, clinic, admin, clinician, make_patient, course_api, submit, six_patients
+):
+    """Seven with a baseline; the seventh has nothing after it, so follow-up, response,
+    remission and the mean change stay about the six."""
+    someone = make_patient(clinic, care_team=(clinician,))
+    course = course_api.start(someone, started_on="2026-10-01")
+    course_api.infuse(course, "2026-10-03T15:00:00+00:00")
+    submit(someone, check_in_body(completed_at="2026-10-02T12:00:00+00:00", i1=3, i2=3, i3=3, i4=3))
+    body = client.get(
+        f"/v1/clinics/{clinic.id}/outcomes?questionnaire=phq9&suppress=false", headers=auth(admin)
+    ).get_json()
+    assert body["patients_with_baseline"] == 7
+    assert body["patients_with_follow_up"] == 6
+    assert body["response"]["patients"] == 6
+    assert body["remission"]["patients"] == 6
+    assert body["mean_change"]["patients"] == 6
+    assert body["severity"]["baseline"] == {"moderate": 6, "severe": 1}
