@@ -242,6 +242,23 @@ class TestPanel:
         order = [row["id"] for row in panel(client, auth, clinician, "?sort=attention")]
         assert order == [str(urgent.id), str(quiet.id), str(calm.id)]
 
+    def test_overdue_comes_before_up_to_date_whoever_was_added_last(
+        self, clock, client, auth, clinic, clinician, make_patient, course_api, submit
+    ):
+        """Without alerts or signals: a patient whose daily rating is overdue before one who
+        answered today, though the one up to date was added later (the last tie-break)."""
+        behind = make_patient(clinic, care_team=(clinician,))
+        clock.advance(minutes=1)
+        current = make_patient(clinic, care_team=(clinician,))
+        started = (NOW - dt.timedelta(days=10)).date().isoformat()
+        for someone in (behind, current):
+            course_api.start(someone, indications=["chronic_pain"], started_on=started)
+        three_days_ago = (NOW - dt.timedelta(days=3)).isoformat()
+        submit(behind, check_in_body("pain", completed_at=three_days_ago, i1=3))
+        submit(current, check_in_body("pain", completed_at=NOW.isoformat(), i1=3))
+        order = [row["id"] for row in panel(client, auth, clinician, "?sort=attention")]
+        assert order == [str(behind.id), str(current.id)]
+
     def test_the_attention_order_is_the_clinicians(self, client, auth, admin):
         assert client.get("/v1/patients?sort=attention", headers=auth(admin)).status_code == 403
 
