@@ -25,10 +25,10 @@ from sqlalchemy import event, select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api.app import create_app  # noqa: E402 - after the path, as a script
-from api.db import utcnow  # noqa: E402
+from api.db import utcnow  # noqa: E402 - after the path, as a script
 from api.domain import identity  # noqa: E402
 from api.models import CareTeamMember, Clinic, Patient, User  # noqa: E402
+from bench.load import bench_app  # noqa: E402
 
 HEADING = "## Query plans"
 
@@ -41,15 +41,7 @@ def main() -> None:
     if not (args.database_url or "").startswith("postgresql"):
         raise SystemExit("a PostgreSQL database seeded by bench/load.py is needed")
     with tempfile.TemporaryDirectory() as folder:
-        app = create_app(
-            {
-                "DATABASE_URL": args.database_url,
-                "SECRET_KEY": "explain-only-" + "e" * 48,
-                "INSTANCE_DIR": folder,
-                "ENV": "development",
-                "LOG_LEVEL": "WARNING",
-            }
-        )
+        app = bench_app(args.database_url, Path(folder))
         shown = explain_requests(app)
     print(shown)
     if args.write:

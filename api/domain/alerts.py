@@ -149,7 +149,7 @@ def raise_alerts(
     the course baseline it is compared with and `recent(n)` the latest n ratings of its
     instrument, newest first; each is called only when a deterioration is possible."""
     compared_with = baseline() if could_deteriorate(definition, check_in) else None
-    latest = recent(needs_recent(definition)) if compared_with and needs_recent(definition) else []
+    latest = recent(needs_recent(definition)) if compared_with else []
     return [
         _raise(session, check_in, trigger, now=now)
         for trigger in triggered(definition, check_in, compared_with, latest)

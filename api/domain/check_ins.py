@@ -402,9 +402,16 @@ def submit(
         submission=submission,
         now=now,
     )
-    context = timeline.context(stored.check_in.completed_at, rules.in_chair_grace)
-    record = CheckInRecord(stored.check_in, context, safety_of(session, rules, stored.check_in))
+    record = new_record(session, rules, timeline, stored.check_in)
     return Submitted(record, stored.created, stored.alerts)
+
+
+def new_record(
+    session: Session, rules: Rules, timeline: PatientTimeline, check_in: CheckIn
+) -> CheckInRecord:
+    """The record of a check-in just stored or met again, placed on the timeline already read."""
+    context = timeline.context(check_in.completed_at, rules.in_chair_grace)
+    return CheckInRecord(check_in, context, safety_of(session, rules, check_in))
 
 
 def safety_of(session: Session, rules: Rules, check_in: CheckIn) -> dict | None:
@@ -505,11 +512,9 @@ def submit_batch(
         if isinstance(outcome, DomainError):
             result.status, result.problem = outcome.status, outcome
             continue
-        check_in = outcome.check_in
-        context = timeline.context(check_in.completed_at, rules.in_chair_grace)
-        result.id = str(check_in.id)
+        result.id = str(outcome.check_in.id)
         result.status = 201 if outcome.created else 200
-        result.record = CheckInRecord(check_in, context, safety_of(session, rules, check_in))
+        result.record = new_record(session, rules, timeline, outcome.check_in)
     for result, item in zip(results, items, strict=True):
         if result.record is None and endorses_safety_item(rules.registry, item.raw):
             result.safety = crisis_information(clinic_of(session, patient.clinic_id), sent=False)
