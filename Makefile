@@ -58,7 +58,7 @@ openapi: $(STAMP)
 ## Mutation testing of api/domain against the unit, API and questionnaire tests (slow: about
 ## two hours on two cores; not in CI). The score and every survivor go in docs/testing.md.
 mutate: $(STAMP)
-	HYPOTHESIS_PROFILE=mutation $(BIN)/mutmut run --max-children $(or $(MUTATE_JOBS),2) || true
+	PATH="$(CURDIR)/$(BIN):$$PATH" HYPOTHESIS_PROFILE=mutation $(BIN)/mutmut run --max-children $(or $(MUTATE_JOBS),2) || true
 	$(BIN)/python tests/mutation_report.py
 
 ## Regenerate docs/report.png from the demo clinic (needs Debian's chromium).

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
+import pytest
+
 from tests.conftest import check_in_body
 
 
@@ -52,6 +56,52 @@ def test_pagination_walks_every_patient_once(client, clinic, admin, make_patient
             assert "Link" not in response.headers
             url = None
     assert sorted(seen) == sorted(created) and pages == 3
+
+
+def walk(client, auth, who, query: str) -> list[str]:
+    """Every id the list gives, page after page (one a page)."""
+    seen, cursor = [], None
+    while True:
+        url = f"/v1/patients?limit=1{query}" + (f"&cursor={cursor}" if cursor else "")
+        body = client.get(url, headers=auth(who)).get_json()
+        seen += [item["id"] for item in body["items"]]
+        if not (cursor := body["next_cursor"]):
+            return seen
+
+
+def test_pages_run_newest_first_and_ties_by_id(
+    clock, client, clinic, admin, clinician, make_patient, auth
+):
+    """Patients added in the same instant keep one order across pages: by id, descending."""
+    older = sorted((str(make_patient(clinic).id) for _ in range(3)), reverse=True)
+    clock.advance(minutes=1)
+    newer = sorted((str(make_patient(clinic).id) for _ in range(3)), reverse=True)
+    assert walk(client, auth, admin, "") == newer + older
+
+
+def test_the_attention_order_pages_by_offset(clock, client, clinic, clinician, make_patient, auth):
+    created = [make_patient(clinic, care_team=(clinician,)) for _ in range(3)]
+    whole = client.get("/v1/patients?sort=attention", headers=auth(clinician)).get_json()
+    in_one = [item["id"] for item in whole["items"]]
+    assert sorted(in_one) == sorted(str(p.id) for p in created) and whole["next_cursor"] is None
+    assert walk(client, auth, clinician, "&sort=attention") == in_one
+
+
+@pytest.mark.parametrize(
+    "position",
+    [
+        {"id": str(uuid.uuid4())},
+        {"created_at": "yesterday", "id": "x"},
+        {"created_at": 5, "id": "x"},
+    ],
+)
+def test_a_signed_cursor_that_is_not_a_position_is_refused(
+    app, client, clinic, admin, make_patient, auth, position
+):
+    cursor = app.extensions["interval.cursors"].encode(position)
+    response = client.get(f"/v1/patients?cursor={cursor}", headers=auth(admin))
+    assert response.status_code == 400
+    assert response.get_json()["type"] == "/problems/bad-cursor"
 
 
 def test_tampered_cursor_is_refused(client, clinic, admin, make_patient, auth):

@@ -287,3 +287,77 @@ class TestPanel:
         with count_queries() as more:
             rows = panel(client, auth, clinician, "?overdue=true")
         assert len(rows) == 8 and len(more) == len(few)
+
+
+def panel_row(client, auth, clinician, someone) -> dict:
+    rows = {row["id"]: row for row in panel(client, auth, clinician)}
+    return rows[str(someone.id)]["progress"]
+
+
+def when(text: str | None) -> dt.datetime | None:
+    return None if text is None else dt.datetime.fromisoformat(text)
+
+
+class TestPanelColumns:
+    """Each column counts the patient's own records, and only those that count."""
+
+    def test_open_alerts_by_priority(
+        self, clock, client, auth, clinic, clinician, make_patient, submit
+    ):
+        both, one_high = (make_patient(clinic, care_team=(clinician,)) for _ in range(2))
+        severe_gad7 = {f"i{n}": 3 for n in range(1, 8)}
+        submit(both, check_in_body(i9=1))
+        submit(both, check_in_body("gad7", **severe_gad7))
+        submit(one_high, check_in_body("gad7", **severe_gad7))
+        closed = submit(one_high, check_in_body(i9=1)).get_json()
+        [alert] = [
+            a
+            for a in client.get("/v1/alerts", headers=auth(clinician)).get_json()["items"]
+            if a["check_in_id"] == closed["id"]
+        ]
+        url = f"/v1/alerts/{alert['id']}"
+        client.post(f"{url}/acknowledge", json={}, headers=auth(clinician))
+        client.post(f"{url}/resolve", json={"note": "Called back"}, headers=auth(clinician))
+        assert panel_row(client, auth, clinician, both)["open_alerts"] == {"urgent": 1, "high": 1}
+        assert panel_row(client, auth, clinician, one_high)["open_alerts"] == {
+            "urgent": 0,
+            "high": 1,
+        }
+
+    def test_the_last_check_in_is_the_latest_that_stands(
+        self, clock, client, auth, clinic, clinician, make_patient, submit
+    ):
+        someone, other = (make_patient(clinic, care_team=(clinician,)) for _ in range(2))
+        earlier, later = NOW - dt.timedelta(days=3), NOW - dt.timedelta(days=1)
+        submit(someone, check_in_body(completed_at=earlier.isoformat(), **phq9(12)))
+        wrong = submit(someone, check_in_body(completed_at=later.isoformat(), **phq9(10)))
+        submit(other, check_in_body(completed_at=NOW.isoformat(), **phq9(5)))
+        assert when(panel_row(client, auth, clinician, someone)["last_check_in_at"]) == later
+        client.post(
+            f"/v1/check-ins/{wrong.get_json()['id']}/entered-in-error",
+            json={"reason": "Answered for someone else"},
+            headers=auth(clinician),
+        )
+        row = panel_row(client, auth, clinician, someone)
+        assert when(row["last_check_in_at"]) == earlier
+        assert row["days_since_last_check_in"] == 3.0
+
+    def test_the_next_infusion_is_the_earliest_still_scheduled_from_now(
+        self, clock, client, auth, clinic, clinician, make_patient, course_api
+    ):
+        someone, other = (make_patient(clinic, care_team=(clinician,)) for _ in range(2))
+        course = course_api.start(
+            someone, started_on=(NOW - dt.timedelta(days=5)).date().isoformat()
+        )
+        assert panel_row(client, auth, clinician, someone)["next_infusion_at"] is None
+        in_hours = lambda hours: (NOW + dt.timedelta(hours=hours)).isoformat()  # noqa: E731
+        course_api.schedule(course, in_hours(-2))  # never updated: not ahead any more
+        course_api.schedule(course, in_hours(72))
+        cancelled = course_api.schedule(course, in_hours(0))
+        assert course_api.patch_infusion(cancelled, status="cancelled").status_code == 200
+        course_api.infuse(course, in_hours(-30))
+        course_api.schedule(course_api.start(other), in_hours(1))
+        next_at = when(panel_row(client, auth, clinician, someone)["next_infusion_at"])
+        assert next_at == NOW + dt.timedelta(hours=72)
+        course_api.schedule(course, in_hours(0))
+        assert when(panel_row(client, auth, clinician, someone)["next_infusion_at"]) == NOW
