@@ -29,7 +29,9 @@ def test_a_cursor_is_canonical_json_and_a_128_bit_signature():
 @pytest.mark.parametrize("length", range(1, 13))
 def test_every_payload_length_round_trips(length):
     key = {"k": "v" * length}
-    assert CODEC.decode(CODEC.encode(key)) == key
+    cursor = CODEC.encode(key)
+    assert "=" not in cursor  # unpadded whatever the length: it goes into a URL as it is
+    assert CODEC.decode(cursor) == key
 
 
 def refusal_of(cursor: str) -> BadCursor:
