@@ -133,6 +133,7 @@ class TestTrend:
             headers=auth(clinician),
         )
         assert response.status_code == 404
+        assert response.get_json()["detail"] == "Course not found."
 
     def test_an_unknown_questionnaire_is_not_found(self, client, auth, patient):
         assert (
@@ -390,3 +391,73 @@ class TestWhichCourse:
         assert trend(client, auth, patient)["course_id"] == latest["id"]
         query = f"?course_id={first['id']}"
         assert trend(client, auth, patient, query=query)["course_id"] == first["id"]
+
+
+class TestAttentionTiers:
+    """Each tier of the attention order, and where it ends."""
+
+    def test_signals_before_overdue_and_quiet(
+        self, clock, client, auth, clinic, clinician, make_patient, course_api, submit
+    ):
+        """One signal (early non-improvement) puts a patient before one who is overdue and
+        quiet, and before one with no course at all, though both were added later."""
+        signalled = make_patient(clinic, care_team=(clinician,))
+        course = course_api.start(signalled, started_on=START.date().isoformat())
+        submit(signalled, check_in_body(completed_at=at(-1), **phq9(19)))
+        for day in (0, 2, 4, 7):
+            course_api.infuse(course, at(day))
+        submit(signalled, check_in_body(completed_at=at(8), **phq9(18)))
+        [row] = panel(client, auth, clinician)
+        assert row["progress"]["signals"] == ["early_non_improvement"]
+        clock.advance(minutes=1)
+        behind = make_patient(clinic, care_team=(clinician,))
+        started = (NOW - dt.timedelta(days=12)).date().isoformat()
+        course_api.start(behind, indications=["chronic_pain"], started_on=started)
+        ten_days_ago = (NOW - dt.timedelta(days=10)).isoformat()
+        submit(behind, check_in_body("pain", completed_at=ten_days_ago, i1=3))
+        clock.advance(minutes=1)
+        without_course = make_patient(clinic, care_team=(clinician,))
+        order = [row["id"] for row in panel(client, auth, clinician, "?sort=attention")]
+        assert order == [str(signalled.id), str(behind.id), str(without_course.id)]
+
+    def test_quiet_is_more_than_seven_days_without_a_check_in(
+        self, clock, client, auth, clinic, clinician, make_patient, submit
+    ):
+        """Without courses (never overdue): quiet for eight days comes first; exactly seven
+        days is not quiet yet, so it falls back to the newest first."""
+        answered = {}
+        for days in (8, 7, 0):
+            answered[days] = make_patient(clinic, care_team=(clinician,))
+            clock.advance(minutes=1)
+        for days, someone in answered.items():
+            completed = (clock.now - dt.timedelta(days=days)).isoformat()
+            submit(someone, check_in_body(completed_at=completed, **phq9(5)))
+        answered = {days: str(someone.id) for days, someone in answered.items()}
+        order = [row["id"] for row in panel(client, auth, clinician, "?sort=attention")]
+        assert order == [answered[8], answered[0], answered[7]]
+
+    def test_overdue_begins_after_the_instant_due(
+        self, clock, client, auth, clinic, clinician, make_patient, course_api, submit
+    ):
+        """At the very instant a rating is due it is not overdue yet; a second later it is."""
+        due = make_patient(clinic, care_team=(clinician,))
+        clock.advance(minutes=1)
+        current = make_patient(clinic, care_team=(clinician,))  # added later: first if a tie
+        started = (NOW - dt.timedelta(days=10)).date().isoformat()
+        for someone, days in ((due, 1), (current, 0)):
+            course_api.start(someone, indications=["chronic_pain"], started_on=started)
+            completed = (NOW - dt.timedelta(days=days)).isoformat()
+            submit(someone, check_in_body("pain", completed_at=completed, i1=3))
+        due_by = when(panel_row(client, auth, clinician, due)["next_due_by"])
+        clock.advance(seconds=(due_by - clock.now).total_seconds())
+        assert panel_row(client, auth, clinician, due)["overdue"] is False
+        assert panel(client, auth, clinician, "?overdue=true") == []
+        order = [row["id"] for row in panel(client, auth, clinician, "?sort=attention")]
+        assert order == [str(current.id), str(due.id)]
+        clock.advance(seconds=1)
+        assert panel_row(client, auth, clinician, due)["overdue"] is True
+        assert [row["id"] for row in panel(client, auth, clinician, "?overdue=true")] == [
+            str(due.id)
+        ]
+        order = [row["id"] for row in panel(client, auth, clinician, "?sort=attention")]
+        assert order == [str(due.id), str(current.id)]
