@@ -61,7 +61,7 @@ def summary(
         if not sees_signals(actor):
             built = dataclasses.replace(built, signals=[])
         instruments.append(InstrumentSummary(built, sentence_for(built)))
-    phase = context_of(now, course, data.infusions, rules.in_chair_grace).phase if course else None
+    phase = context_of(now, course, data.infusions, rules.in_chair_grace).phase
     _, due = schedule.due_items(session, rules.registry, patient=patient, at=now)
     return Summary(
         patient=patient,

@@ -1,0 +1,108 @@
+"""A patient at a glance (api/domain/overview.py): what the summary holds for whom, and the
+open alerts it and the report list."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.domain import overview
+from api.domain.access import Actor
+from tests.api.test_trends import START, at, phq9
+from tests.conftest import NOW, check_in_body
+
+SEVERE_GAD7 = {f"i{n}": 3 for n in range(1, 8)}
+
+
+@pytest.fixture
+def not_improving(clock, course_api, patient, submit):
+    """Four induction infusions and a PHQ-9 barely better than baseline: a signal."""
+    course = course_api.start(patient, started_on=START.date().isoformat())
+    submit(patient, check_in_body(completed_at=at(-1), **phq9(19)))
+    for day in (0, 2, 4, 7):
+        course_api.infuse(course, at(day))
+    submit(patient, check_in_body(completed_at=at(8), **phq9(18)))
+    return course
+
+
+def summary_for(app, session, who: Actor, patient) -> overview.Summary:
+    rules = app.extensions["interval.rules"]
+    return overview.summary(session, rules, actor=who, patient_id=patient.id, now=NOW)
+
+
+def as_patient(patient) -> Actor:
+    return Actor(patient.user_id, "patient", patient.clinic_id, patient_id=patient.id)
+
+
+def as_clinician(clinician) -> Actor:
+    return Actor(clinician.id, "clinician", clinician.clinic_id)
+
+
+class TestSummary:
+    def test_signals_and_alerts_are_for_the_care_team(
+        self, app, session, patient, clinician, not_improving
+    ):
+        [seen] = summary_for(app, session, as_clinician(clinician), patient).instruments
+        assert [s.kind for s in seen.trend.signals] == ["early_non_improvement"]
+        own = summary_for(app, session, as_patient(patient), patient)
+        assert [i.trend.signals for i in own.instruments] == [[]]
+        assert own.open_alerts is None
+
+    def test_without_a_course_there_is_no_phase(self, app, session, clock, patient, submit):
+        submit(patient, check_in_body(**phq9(12)))
+        found = summary_for(app, session, as_patient(patient), patient)
+        assert (found.course, found.phase, found.infusion_count) == (None, None, 0)
+
+    def test_what_is_done_is_not_listed_as_due(
+        self, app, session, clock, patient, course_api, submit
+    ):
+        course_api.start(patient, indications=["chronic_pain"], started_on=NOW.date().isoformat())
+        before = summary_for(app, session, as_patient(patient), patient)
+        assert [(d.questionnaire, d.status) for d in before.due] == [("pain", "due")]
+        submit(patient, check_in_body("pain", completed_at=NOW.isoformat(), i1=3))
+        after = summary_for(app, session, as_patient(patient), patient)
+        assert [d.questionnaire for d in after.due if d.questionnaire == "pain"] == []
+        assert all(d.status != "done" for d in after.due)
+
+
+def open_alert_kinds(client, auth, clinician, patient) -> list[tuple]:
+    body = client.get(f"/v1/patients/{patient.id}/summary", headers=auth(clinician)).get_json()
+    return [(a["kind"], a["questionnaire"], a["status"]) for a in body["open_alerts"]]
+
+
+class TestOpenAlerts:
+    def test_the_patients_own_open_and_acknowledged_most_urgent_then_latest(
+        self, clock, client, auth, clinic, clinician, patient, make_patient, submit
+    ):
+        submit(patient, check_in_body(i9=1))
+        clock.advance(minutes=1)
+        submit(patient, check_in_body("gad7", **SEVERE_GAD7))
+        clock.advance(minutes=1)
+        submit(patient, check_in_body(**phq9(20)))
+        other = make_patient(clinic, care_team=(clinician,))
+        submit(other, check_in_body(i9=1))
+        alerts = client.get("/v1/alerts", headers=auth(clinician)).get_json()["items"]
+        [urgent] = [
+            a for a in alerts if a["patient_id"] == str(patient.id) and a["priority"] == "urgent"
+        ]
+        client.post(f"/v1/alerts/{urgent['id']}/acknowledge", json={}, headers=auth(clinician))
+        assert open_alert_kinds(client, auth, clinician, patient) == [
+            ("suicidal_ideation", "phq9", "acknowledged"),
+            ("severe_symptoms", "phq9", "open"),
+            ("severe_symptoms", "gad7", "open"),
+        ]
+        clock.advance(minutes=1)
+        submit(patient, check_in_body("gad7", **SEVERE_GAD7))  # a new occurrence: latest now
+        assert open_alert_kinds(client, auth, clinician, patient)[1:] == [
+            ("severe_symptoms", "gad7", "open"),
+            ("severe_symptoms", "phq9", "open"),
+        ]
+
+    def test_resolved_alerts_are_not_listed(self, client, auth, clinician, patient, submit):
+        submit(patient, check_in_body(i9=1))
+        [alert] = client.get("/v1/alerts", headers=auth(clinician)).get_json()["items"]
+        url = f"/v1/alerts/{alert['id']}"
+        client.post(f"{url}/acknowledge", json={}, headers=auth(clinician))
+        client.post(
+            f"{url}/resolve", json={"note": "Safety plan reviewed"}, headers=auth(clinician)
+        )
+        assert open_alert_kinds(client, auth, clinician, patient) == []
