@@ -214,3 +214,51 @@ def test_clinic_view_lists_overdue_patients(
     submit(current, check_in_body("pain", i1=3))
     listed = client.get("/v1/patients?overdue=true", headers=auth(clinician)).get_json()
     assert [p["id"] for p in listed["items"]] == [str(behind.id)]
+
+
+class TestSpacingReadsTheRightCheckIns:
+    """The 7-day spacing counts the patient's own final check-ins of the instrument, latest
+    by when they were answered (not by when they arrived)."""
+
+    @pytest.fixture
+    def weekly(self, course_api, ny_patient):
+        return course_api.start(ny_patient, started_on="2026-11-02", plan=WEEKLY_PCL5)
+
+    def test_the_first_days_of_the_course_count(self, client, auth, ny_patient, weekly, submit):
+        submit(ny_patient, check_in_body("pcl5", completed_at="2026-11-03T08:00:00-05:00"))
+        item = only(due(client, auth, ny_patient, "2026-11-04T12:00:00-05:00"))
+        assert item["status"] == "done"
+
+    def test_latest_answered_own_and_final(
+        self, client, auth, clinic, clinician, make_patient, course_api, ny_patient, weekly, submit
+    ):
+        someone_else = make_patient(clinic, care_team=(clinician,), timezone=NY)
+        course_api.start(someone_else, started_on="2026-11-02", plan=WEEKLY_PCL5)
+        submit(someone_else, check_in_body("pcl5", completed_at="2026-11-09T08:00:00-05:00"))
+        later = submit(
+            ny_patient, check_in_body("pcl5", completed_at="2026-11-07T08:00:00-05:00")
+        ).get_json()
+        # Answered offline earlier, arriving after the later one.
+        submit(ny_patient, check_in_body("pcl5", completed_at="2026-11-03T08:00:00-05:00"))
+        item = only(due(client, auth, ny_patient, "2026-11-10T12:00:00-05:00"))
+        assert (item["status"], item["due_from"]) == ("upcoming", "2026-11-14T08:00:00-05:00")
+        client.post(
+            f"/v1/check-ins/{later['id']}/entered-in-error",
+            json={"reason": "Answered for someone else"},
+            headers=auth(clinician),
+        )
+        assert only(due(client, auth, ny_patient, "2026-11-10T12:00:00-05:00"))["status"] == "due"
+
+    @pytest.mark.parametrize(
+        "completed_at,status",
+        [("2026-10-03T05:00:00+00:00", "done"), ("2026-10-03T04:59:59+00:00", "due")],
+    )
+    def test_the_baseline_counts_the_thirty_days_before_the_course(
+        self, client, auth, course_api, ny_patient, submit, completed_at, status
+    ):
+        """The look-back begins 30 × 24 hours before the start (local midnight, 05:00 UTC in
+        New York on 2 November, after the clocks went back)."""
+        plan = [{"questionnaire": "phq9", "type": "at_baseline"}]
+        course_api.start(ny_patient, started_on="2026-11-02", plan=plan)
+        submit(ny_patient, check_in_body(completed_at=completed_at))
+        assert only(due(client, auth, ny_patient, "2026-11-02T12:00:00-05:00"))["status"] == status
