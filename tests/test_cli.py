@@ -90,7 +90,7 @@ def test_create_clinic_refuses_a_taken_email(env):
     assert create_clinic("Lakeside", "boss@lakeside.test").exit_code == 0
     again = create_clinic("Hillside", "BOSS@lakeside.test")
     assert again.exit_code == 1
-    assert "An account with this email already exists." in again.output
+    assert again.output.splitlines()[-1] == "error: An account with this email already exists."
     assert count(env, User.email == "boss@lakeside.test") == 1
 
 

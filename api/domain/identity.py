@@ -98,10 +98,7 @@ def email_taken(session: Session, email: str) -> bool:
 def refuse_taken_email(session: Session, email: str) -> None:
     """For operators (the CLI), who may be told that an address is taken."""
     if email_taken(session, email):
-        raise Conflict(
-            "An account with this email already exists.",
-            errors={"email": ["Already registered."]},
-        )
+        raise Conflict("An account with this email already exists.")
 
 
 def check_password_strength(password: str) -> None:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from api.models import AuditEvent
+from api.models import AuditEvent, RefreshFamily
 from tests.conftest import PASSWORD, POSTGRES, check_in_body
 
 
@@ -104,6 +104,36 @@ def test_refresh_reuse_and_logout(client, clinician, tokens_for, events):
         ("auth.refresh_reuse_detected", 401, clinician.id),
         ("auth.logout", 204, clinician.id),
     ]
+
+
+def test_a_refused_refresh_names_whose_session_it_was_and_why_it_ended(
+    clock, client, session, clinician, tokens_for, events
+):
+    """After a logout or seven idle days, a refresh is refused and recorded against its user;
+    each session (family) keeps the reason it ended."""
+    reused, logged_out, idle = (tokens_for(clinician) for _ in range(3))
+    client.post("/v1/auth/refresh", json={"refresh_token": reused.refresh_token})
+    client.post("/v1/auth/refresh", json={"refresh_token": reused.refresh_token})
+    client.post("/v1/auth/logout", json={"refresh_token": reused.refresh_token})  # ended already
+    client.post("/v1/auth/logout", json={"refresh_token": logged_out.refresh_token})
+    refused = client.post("/v1/auth/refresh", json={"refresh_token": logged_out.refresh_token})
+    assert refused.get_json()["detail"] == "The refresh token is invalid or has expired."
+    clock.advance(days=7, seconds=1)
+    client.post("/v1/auth/refresh", json={"refresh_token": idle.refresh_token})
+    recorded = [(e.action, e.outcome, e.actor_id) for e in events()][-2:]
+    assert recorded == [("auth.refresh", 401, clinician.id)] * 2
+    current = tokens_for(clinician)
+    changed = client.post(
+        "/v1/me/password",
+        json={"current_password": PASSWORD, "new_password": "a brand new password"},
+        headers={"Authorization": f"Bearer {current.access_token}"},
+    )
+    assert changed.status_code == 204
+    reasons = session.scalars(
+        select(RefreshFamily.revoked_reason).where(RefreshFamily.user_id == clinician.id)
+    )
+    # A session already ended keeps its reason when the password change ends the rest.
+    assert sorted(reasons) == ["expired", "logout", "password_changed", "reuse_detected"]
 
 
 def test_requests_without_patient_data_are_not_audited(client, clinician, auth, events):

@@ -414,6 +414,42 @@ class TestEnrollment:
         assert self.enroll(client, code).status_code == 401
         assert self.enroll(client, reissued.get_json()["code"]).status_code == 201
 
+    def test_a_new_code_for_one_person_leaves_everyone_elses_working(
+        self, client, clinic, clinician, admin, auth, session
+    ):
+        from api.models import Patient
+
+        first = self.new_patient_code(client, auth, clinician, "First Patient")
+        second = self.new_patient_code(client, auth, clinician, "Second Patient")
+        invited = [
+            client.post(
+                f"/v1/clinics/{clinic.id}/staff",
+                json={"email": f"dr.{n}@example.test", "display_name": "Dr", "role": "clinician"},
+                headers=auth(admin),
+            ).get_json()["enrollment"]["code"]
+            for n in (1, 2)
+        ]
+        patient = session.scalar(select(Patient).where(Patient.display_name == "First Patient"))
+        client.post(f"/v1/patients/{patient.id}/enrollment", headers=auth(clinician))
+        assert self.enroll(client, first).status_code == 401  # replaced
+        assert self.enroll(client, second, email="second@example.test").status_code == 201
+        assert self.enroll(client, invited[0], email="dr.1@example.test").status_code == 201
+        assert self.enroll(client, invited[1], email="dr.2@example.test").status_code == 201
+
+    def new_patient_code(self, client, auth, clinician, name: str) -> str:
+        response = client.post(
+            "/v1/patients",
+            json={"display_name": name, "timezone": "Europe/London"},
+            headers=auth(clinician),
+        )
+        return response.get_json()["enrollment"]["code"]
+
+    def test_a_refused_code_says_no_more_than_that(self, client):
+        response = self.enroll(client, "AAAA-BBBB-CCCC")
+        assert response.get_json()["detail"] == (
+            "The enrollment code is invalid or has expired, or cannot be used with this email."
+        )
+
     def test_staff_invite_needs_the_invited_email(self, client, clinic, admin, auth):
         invite = client.post(
             f"/v1/clinics/{clinic.id}/staff",
