@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 
@@ -237,6 +238,7 @@ class TestCourses:
         url = f"/v1/courses/{course['id']}"
         missing = client.patch(url, json={"induction_infusions": 8}, headers=auth(clinician))
         assert missing.status_code == 428
+        assert missing.get_json()["detail"] == "Send If-Match with the ETag you read."
         etag = course_api.course(course).headers["ETag"]
         ok = client.patch(
             url, json={"induction_infusions": 8}, headers={**auth(clinician), "If-Match": etag}
@@ -444,15 +446,47 @@ def test_a_patients_courses_newest_first_and_only_theirs(
 ):
     neighbour = make_patient(clinic, care_team=(clinician,))
     course_api.start(neighbour)
-    first = course_api.start(patient, started_on="2026-06-01")
-    url = f"/v1/courses/{first['id']}"
-    etag = client.get(url, headers=auth(clinician)).headers["ETag"]
-    client.patch(
-        url,
-        json={"status": "completed", "completed_on": "2026-08-01"},
-        headers={**auth(clinician), "If-Match": etag},
-    )
-    second = course_api.start(patient, started_on="2026-09-01")
+    started = []
+    for begun, ended in (
+        ("2025-01-01", "2025-02-01"),
+        ("2025-04-01", "2025-05-01"),
+        ("2025-07-01", "2025-08-01"),
+        ("2026-01-01", "2026-02-01"),
+    ):
+        course = course_api.start(patient, started_on=begun)
+        url = f"/v1/courses/{course['id']}"
+        etag = client.get(url, headers=auth(clinician)).headers["ETag"]
+        client.patch(
+            url,
+            json={"status": "completed", "completed_on": ended},
+            headers={**auth(clinician), "If-Match": etag},
+        )
+        started.append(course["id"])
+    latest = course_api.start(patient, started_on="2026-06-01")
     body = client.get(f"/v1/patients/{patient.id}/courses", headers=auth(clinician)).get_json()
-    assert [c["id"] for c in body["items"]] == [second["id"], first["id"]]
+    assert [c["id"] for c in body["items"]] == [latest["id"], *reversed(started)]
     assert body["next_cursor"] is None
+
+
+def test_a_course_takes_every_change_a_clinician_makes(
+    client, auth, course_api, patient, clinician
+):
+    course = course_api.start(patient, started_on="2026-10-01")
+    plan = [{"questionnaire": "gad7", "type": "every_n_days", "days": 7}]
+    changed = client.patch(
+        f"/v1/courses/{course['id']}",
+        json={"indications": ["anxiety"], "plan": plan, "started_on": "2026-10-05"},
+        headers={**auth(clinician), "If-Match": course_api.course(course).headers["ETag"]},
+    )
+    assert changed.status_code == 200, changed.get_json()
+    stored = course_api.course(course).get_json()
+    assert (stored["indications"], stored["plan"], stored["started_on"]) == (
+        ["anxiety"],
+        plan,
+        "2026-10-05",
+    )
+
+
+def test_an_unknown_infusion_is_not_found(client, auth, clinician):
+    response = client.get(f"/v1/infusions/{uuid.uuid4()}", headers=auth(clinician))
+    assert (response.status_code, response.get_json()["detail"]) == (404, "Infusion not found.")
