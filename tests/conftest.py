@@ -3,8 +3,10 @@ transaction that is rolled back; factories for clinics, users and patients."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -110,20 +112,48 @@ def app(database_url, tmp_path_factory):
     app.extensions["interval.db"].dispose()
 
 
-@pytest.fixture
-def connection(app) -> Iterator:
-    """Every session of the test joins one outer transaction, rolled back at the end."""
+@contextlib.contextmanager
+def rolled_back(app) -> Iterator:
+    """One connection in an outer transaction that every session of the application joins
+    (each commit releases a savepoint); rolled back at the end."""
     database = app.extensions["interval.db"]
     connection = database.engine.connect()
     outer = connection.begin()
     saved = dict(database.session_factory.kw)
     database.session_factory.configure(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield connection
+    finally:
+        database.session_factory.kw.clear()
+        database.session_factory.kw.update(saved)
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture(scope="module")
+def module_connection(request, app) -> Iterator:
+    """The transaction of a module marked `module_transaction`, whose tests share data built
+    once (the demo clinic, the access matrix's world); rolled back after the module."""
+    assert request.node.get_closest_marker("module_transaction"), (
+        "data built once per module needs `pytestmark = pytest.mark.module_transaction`"
+    )
+    with rolled_back(app) as connection:
+        yield connection
+
+
+@pytest.fixture
+def connection(request, app) -> Iterator:
+    """Every session of the test joins one outer transaction, rolled back at the end; in a
+    module marked `module_transaction`, a savepoint of the module's transaction."""
     app.extensions["interval.rate_limits"].reset()
-    yield connection
-    database.session_factory.kw.clear()
-    database.session_factory.kw.update(saved)
-    outer.rollback()
-    connection.close()
+    if request.node.get_closest_marker("module_transaction") is None:
+        with rolled_back(app) as connection:
+            yield connection
+        return
+    shared = request.getfixturevalue("module_connection")
+    test = shared.begin_nested()
+    yield shared
+    test.rollback()
 
 
 class Clock:
@@ -412,11 +442,20 @@ def commit_fails(monkeypatch):
     monkeypatch.setattr(auditing, "request_session", lambda: CommitFails(real()))
 
 
+@pytest.fixture(scope="module")
+def _demo_admin_id(app, module_connection) -> uuid.UUID:
+    with app.extensions["interval.db"].session() as session:
+        load_demo(
+            session, app.extensions["interval.identity"], app.extensions["interval.questionnaires"]
+        )
+        session.commit()
+        return session.scalars(
+            select(User.id).where(User.email == "admin@demo.interval.test")
+        ).one()
+
+
 @pytest.fixture
-def demo(app, session) -> User:
-    """The demo clinic (`interval demo`), loaded into the test's transaction; its admin."""
-    load_demo(
-        session, app.extensions["interval.identity"], app.extensions["interval.questionnaires"]
-    )
-    session.commit()
-    return session.scalar(select(User).where(User.email == "admin@demo.interval.test"))
+def demo(_demo_admin_id, session) -> User:
+    """The demo clinic (`interval demo`), loaded once per module (which must be marked
+    `module_transaction`); its admin."""
+    return session.get_one(User, _demo_admin_id)

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from api import factories
+from api.db import utcnow
+from api.domain import identity
 from api.smorest import PUBLIC, route_policy
 from tests.conftest import check_in_body
 
@@ -38,25 +41,63 @@ class World:
     other_admin: object
 
 
-@pytest.fixture
-def world(make_clinic, make_user, make_patient, submit, client, auth) -> World:
-    clinic, other_clinic = make_clinic("Clinic A"), make_clinic("Clinic Z")
-    care_clinician = make_user(clinic, "clinician")
-    clinic_clinician = make_user(clinic, "clinician")
-    patient_a = make_patient(
-        clinic, care_team=(care_clinician,), display_name="Alice Secretname", mrn="MRN-A-0001"
+pytestmark = pytest.mark.module_transaction
+
+
+@pytest.fixture(scope="module")
+def world(app, module_connection, password_hash) -> World:
+    """Built once for the module, in its transaction; each test runs in a savepoint of it, so
+    what one test changes the next never sees."""
+    with app.extensions["interval.db"].session() as session:
+        return build_world(app, session, password_hash)
+
+
+def build_world(app, session, password_hash) -> World:
+    settings = app.extensions["interval.identity"]
+    client = app.test_client()
+
+    def user(clinic, role):
+        return factories.user(session, clinic, role, password_hash=password_hash)
+
+    def auth(who) -> dict:
+        pair = identity.start_session(session, settings, user=who, now=utcnow())
+        session.commit()  # the requests' savepoints must not nest in one left open here
+        return {"Authorization": f"Bearer {pair.access_token}"}
+
+    def patient(clinic, care_team, **named):
+        account = user(clinic, "patient")
+        return factories.patient(
+            session, clinic, account=account, care_team=care_team, **named
+        ), account
+
+    clinic, other_clinic = (
+        factories.clinic(session, "Clinic A"),
+        factories.clinic(session, "Clinic Z"),
     )
-    patient_b = make_patient(clinic, care_team=(clinic_clinician,), display_name="Bob B.")
-    check_in = submit(patient_a, check_in_body(i9=1)).get_json()
-    submit(patient_b, check_in_body(i9=1))
+    care_clinician, clinic_clinician = user(clinic, "clinician"), user(clinic, "clinician")
+    patient_a, account_a = patient(
+        clinic, (care_clinician,), display_name="Alice Secretname", mrn="MRN-A-0001"
+    )
+    patient_b, account_b = patient(clinic, (clinic_clinician,), display_name="Bob B.")
+    people = [
+        other_clinician := user(other_clinic, "clinician"),
+        admin := user(clinic, "clinic_admin"),
+    ]
+    people.append(other_admin := user(other_clinic, "clinic_admin"))
+    session.commit()
+    path = f"/v1/patients/{patient_a.id}/check-ins"
+    check_in = client.post(path, json=check_in_body(i9=1), headers=auth(account_a)).get_json()
+    client.post(
+        f"/v1/patients/{patient_b.id}/check-ins", json=check_in_body(i9=1), headers=auth(account_b)
+    )
     [alert] = client.get("/v1/alerts", headers=auth(care_clinician)).get_json()["items"]
     course = client.post(
         f"/v1/patients/{patient_a.id}/courses",
         headers=auth(care_clinician),
         json={"indications": ["depression"], "started_on": "2026-10-01"},
-    )
+    ).get_json()
     infusion = client.post(
-        f"/v1/courses/{course.get_json()['id']}/infusions",
+        f"/v1/courses/{course['id']}/infusions",
         headers=auth(care_clinician),
         json={
             "status": "completed",
@@ -64,10 +105,22 @@ def world(make_clinic, make_user, make_patient, submit, client, auth) -> World:
             "dose_mg_per_kg": 0.5,
             "notes": "Secret clinical note",
         },
-    )
+    ).get_json()
+    everyone = [
+        clinic,
+        other_clinic,
+        care_clinician,
+        clinic_clinician,
+        patient_a,
+        patient_b,
+        *people,
+    ]
+    for record in everyone:
+        session.refresh(record)
+    session.expunge_all()  # kept as they are: each test reads them without the database
     return World(
-        course_id=course.get_json()["id"],
-        infusion_id=infusion.get_json()["id"],
+        course_id=course["id"],
+        infusion_id=infusion["id"],
         check_in_id=check_in["id"],
         alert_id=alert["id"],
         clinic=clinic,
@@ -76,9 +129,9 @@ def world(make_clinic, make_user, make_patient, submit, client, auth) -> World:
         patient_b=patient_b,
         care_clinician=care_clinician,
         clinic_clinician=clinic_clinician,
-        other_clinician=make_user(other_clinic, "clinician"),
-        admin=make_user(clinic, "clinic_admin"),
-        other_admin=make_user(other_clinic, "clinic_admin"),
+        other_clinician=other_clinician,
+        admin=admin,
+        other_admin=other_admin,
     )
 
 

@@ -7,10 +7,14 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
+import pytest
 from sqlalchemy import select
 
 from api.demo import DEMO_CLINIC_ID
 from api.models import CheckIn, User
+
+# The demo clinic is loaded once for the module; each test runs in a savepoint of it.
+pytestmark = pytest.mark.module_transaction
 
 
 def demo_clinicians(session) -> list[User]:

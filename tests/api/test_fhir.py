@@ -17,6 +17,9 @@ from api.domain.fhir import ORDINAL_VALUE
 from api.models import AuditEvent, CareTeamMember, CheckIn, Infusion, Patient, User
 from tests.conftest import check_in_body
 
+# The demo clinic is loaded once for the module; each test runs in a savepoint of it.
+pytestmark = pytest.mark.module_transaction
+
 KEYS = ["gad7", "pain", "pcl5", "phq9"]
 
 

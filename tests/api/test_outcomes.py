@@ -18,6 +18,9 @@ from api.domain.progress import current_course
 from api.models import Course, Patient
 from tests.conftest import check_in_body
 
+# The demo clinic is loaded once for the module; each test runs in a savepoint of it.
+pytestmark = pytest.mark.module_transaction
+
 
 def recompute(app, session, key: str) -> dict:
     """The outcomes from each patient's trend, the long way round."""
