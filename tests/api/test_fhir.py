@@ -329,3 +329,100 @@ def test_the_questionnaire_header_is_exact(client):
     assert body["description"].startswith("Recall period: the last 2 weeks. Public domain")
     assert body["item"][0]["linkId"] == "instructions"
     assert body["item"][1]["code"] == [{"system": "http://loinc.org", "code": "44250-9"}]
+
+
+def test_the_patient_carries_the_record_number_in_the_clinics_namespace(
+    client, auth, session, clinic, clinician, make_patient
+):
+    someone = make_patient(clinic, care_team=(clinician,), mrn="MRN-0042")
+    someone.birth_year = 1984
+    session.commit()
+    body = fhir_get(client, f"/v1/patients/{someone.id}/fhir", auth(clinician))
+    [resource] = resources(body, "Patient")
+    assert resource["identifier"] == [
+        {"use": "usual", "system": f"urn:uuid:{clinic.id}", "value": "MRN-0042"}
+    ]
+    assert resource["birthDate"] == "1984"
+
+
+def test_a_total_is_a_survey_observation_named_and_banded(client, auth, submit, patient, clinician):
+    check_in = submit(patient, i1=3, i2=3, i3=3, i4=3, i5=3).get_json()  # 15: moderately severe
+    body = fhir_get(client, f"/v1/patients/{patient.id}/fhir", auth(clinician))
+    total = totals_by_check_in(body)[check_in["id"]]
+    assert total["category"] == [
+        {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                    "code": "survey",
+                    "display": "Survey",
+                }
+            ],
+            "text": "Survey",
+        }
+    ]
+    [band] = total["interpretation"]
+    assert band["coding"][0]["code"] == "moderately_severe"
+    assert band["coding"][0]["display"] == band["text"] == "Moderately severe"
+    assert total["code"]["text"] == "PHQ-9 total score"
+
+
+def test_an_answer_without_a_loinc_code_is_coded_by_its_value(
+    client, auth, submit, patient, clinician
+):
+    submit(patient, check_in_body("pain", i1=7))
+    body = fhir_get(client, f"/v1/patients/{patient.id}/fhir", auth(clinician))
+    [response] = resources(body, "QuestionnaireResponse")
+    coding = response["item"][0]["answer"][0]["valueCoding"]
+    assert coding["code"] == "7" and ordinal(coding) == 7
+
+
+def test_since_is_inclusive_and_takes_corrections_too(
+    clock, client, auth, submit, patient, clinician, session
+):
+    old, corrected, recent = (submit(patient, i1=n).get_json() for n in (1, 2, 3))
+    since = clock.now
+    earlier = since - dt.timedelta(days=30)
+    session.execute(
+        CheckIn.__table__.update()
+        .where(CheckIn.id.in_([uuid.UUID(old["id"]), uuid.UUID(corrected["id"])]))
+        .values(received_at=earlier)
+    )
+    session.commit()
+    client.post(
+        f"/v1/check-ins/{corrected['id']}/entered-in-error",
+        json={"reason": "Answered for someone else"},
+        headers=auth(clinician),
+    )
+    query = f"?_since={since.isoformat().replace('+00:00', 'Z')}"
+    body = fhir_get(client, f"/v1/patients/{patient.id}/fhir{query}", auth(clinician))
+    exported = {r["id"]: r["status"] for r in resources(body, "QuestionnaireResponse")}
+    assert exported == {corrected["id"]: "entered-in-error", recent["id"]: "completed"}
+
+
+def test_entries_run_in_the_order_things_happened(
+    client, auth, submit, patient, clinician, course_api
+):
+    later = submit(patient, check_in_body(completed_at="2026-11-19T09:00:00Z", i1=1)).get_json()
+    first = submit(patient, check_in_body(completed_at="2026-11-18T09:00:00Z", i1=2)).get_json()
+    earlier_course = course_api.start(patient, started_on="2026-06-01")
+    course_api.infuse(earlier_course, "2026-06-10T15:00:00Z")
+    course_api.infuse(earlier_course, "2026-06-03T15:00:00Z")  # recorded after the one above
+    client.patch(
+        f"/v1/courses/{earlier_course['id']}",
+        json={"status": "completed", "completed_on": "2026-07-01"},
+        headers={**auth(clinician), "If-Match": course_api.course(earlier_course).headers["ETag"]},
+    )
+    current = course_api.start(patient, started_on="2026-11-01")
+    course_api.infuse(current, "2026-11-02T15:00:00Z")
+    body = fhir_get(client, f"/v1/patients/{patient.id}/fhir", auth(clinician))
+    assert [r["id"] for r in resources(body, "QuestionnaireResponse")] == [first["id"], later["id"]]
+    performed = [
+        p.get("performedDateTime") or p["performedPeriod"]["start"]
+        for p in resources(body, "Procedure")
+    ]
+    assert [dt.datetime.fromisoformat(p).date().isoformat() for p in performed] == [
+        "2026-06-03",
+        "2026-06-10",
+        "2026-11-02",
+    ]
