@@ -117,7 +117,33 @@ def test_acknowledge_and_resolve_record_who_and_when(client, auth, submit, patie
 )
 def test_filters(client, auth, submit, patient, clinician, query, count):
     submit(patient, check_in_body(**SEVERE_PHQ9, i9=1))
-    assert len(inbox(client, auth, clinician, query)) == count
+    found = inbox(client, auth, clinician, query)
+    assert len(found) == count
+    if "kind=" in query:
+        assert [a["kind"] for a in found] == [query.split("=")[1]]
+
+
+def test_one_patients_alerts_page_by_page(
+    clock, client, auth, submit, clinic, clinician, patient, make_patient
+):
+    other = make_patient(clinic, care_team=(clinician,))
+    submit(other, check_in_body(i9=1))
+    for key, items in (
+        ("phq9", {**SEVERE_PHQ9, "i9": 1}),
+        ("gad7", {f"i{n}": 3 for n in range(1, 8)}),
+    ):
+        clock.advance(minutes=1)
+        submit(patient, check_in_body(key, **items))
+    whole = inbox(client, auth, clinician, f"?patient_id={patient.id}")
+    assert {a["patient_id"] for a in whole} == {str(patient.id)} and len(whole) == 3
+    seen, cursor = [], None
+    for _ in range(5):
+        query = f"?patient_id={patient.id}&limit=1" + (f"&cursor={cursor}" if cursor else "")
+        body = client.get(f"/v1/alerts{query}", headers=auth(clinician)).get_json()
+        seen += [a["id"] for a in body["items"]]
+        if not (cursor := body["next_cursor"]):
+            break
+    assert seen == [a["id"] for a in whole]
 
 
 def test_entered_in_error_keeps_the_alert_and_says_so(client, auth, submit, patient, clinician):
