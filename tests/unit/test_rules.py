@@ -10,9 +10,11 @@ import uuid
 
 import pytest
 
-from api.domain import alerts, identity, outcomes, schedule, timeline
+from api.domain import access, alerts, identity, outcomes, schedule, timeline
+from api.domain.access import Actor
 from api.domain.check_ins import Submission, body_hash
 from api.domain.credentials import Passwords, TokenSettings
+from api.domain.errors import Forbidden
 from api.domain.questionnaires import parse
 from api.domain.registry import load_registry
 from api.domain.scoring import endorsed_safety_flags, level
@@ -484,3 +486,12 @@ class TestWithholding:
             "severe": 6,
         }
         assert self.ON.bands({"mild": 3}, total_shown=True) == {"mild": None}
+
+
+def test_the_domain_refuses_a_role_itself_whatever_the_route_checked():
+    """The domain stands alone: a caller whose role may not is refused there too."""
+    patient = Actor(uuid.uuid4(), "patient", uuid.uuid4(), patient_id=uuid.uuid4())
+    with pytest.raises(Forbidden) as refused:
+        access.require_role(patient, "clinician", "clinic_admin")
+    assert refused.value.detail == "Your role may not do this."
+    access.require_role(patient, "patient")
