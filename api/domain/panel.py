@@ -54,29 +54,32 @@ def _open_alerts(priority: str):
     )
 
 
-def _columns(now: dt.datetime) -> dict:
-    return {
-        "urgent": _open_alerts("urgent").label("urgent"),
-        "high": _open_alerts("high").label("high"),
-        "last_check_in_at": select(func.max(CheckIn.completed_at))
+def _last_check_in():
+    return (
+        select(func.max(CheckIn.completed_at))
         .where(CheckIn.patient_id == Patient.id, CheckIn.status == "final")
         .scalar_subquery()
-        .label("last_check_in_at"),
-        "next_infusion_at": select(func.min(Infusion.scheduled_for))
+    )
+
+
+def _columns(now: dt.datetime) -> tuple:
+    """Per patient, in the order `_records` unpacks them: open urgent and high alerts, the last
+    check-in that stands and the next infusion still scheduled."""
+    next_infusion = (
+        select(func.min(Infusion.scheduled_for))
         .where(
             Infusion.course_id == PatientProgress.course_id,
             Infusion.status == "scheduled",
             Infusion.scheduled_for >= now,
         )
         .scalar_subquery()
-        .label("next_infusion_at"),
-    }
+    )
+    return _open_alerts("urgent"), _open_alerts("high"), _last_check_in(), next_infusion
 
 
 def _query(actor: Actor, now: dt.datetime) -> Select:
-    columns = _columns(now)
     return (
-        select(Patient, PatientProgress, CourseProgress, *columns.values())
+        select(Patient, PatientProgress, CourseProgress, *_columns(now))
         .outerjoin(PatientProgress, PatientProgress.patient_id == Patient.id)
         .outerjoin(
             CourseProgress,
@@ -91,12 +94,7 @@ def _query(actor: Actor, now: dt.datetime) -> Select:
 
 def attention_order(now: dt.datetime) -> list:
     """Urgent alerts first, then signals, then overdue, then no recent check-in."""
-    urgent = _open_alerts("urgent")
-    last = (
-        select(func.max(CheckIn.completed_at))
-        .where(CheckIn.patient_id == Patient.id, CheckIn.status == "final")
-        .scalar_subquery()
-    )
+    urgent, last = _open_alerts("urgent"), _last_check_in()
     return [
         case((urgent > 0, 0), else_=1),
         case((func.coalesce(CourseProgress.signal_count, 0) > 0, 0), else_=1),
