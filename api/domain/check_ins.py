@@ -448,8 +448,7 @@ class BatchItem:
     reason it could not be read."""
 
     raw: object
-    submission: Submission | None = None
-    unreadable: DomainError | None = None
+    read: Submission | DomainError
 
 
 @dataclass
@@ -491,10 +490,10 @@ def submit_batch(
     ready: dict[int, Ready] = {}
     for index, item in enumerate(items):
         try:
-            if item.submission is None:
-                raise item.unreadable or Invalid("The check-in could not be read.")
+            if isinstance(item.read, DomainError):
+                raise item.read
             ready[index] = prepare(
-                rules, actor=actor, patient=patient, submission=item.submission, now=now
+                rules, actor=actor, patient=patient, submission=item.read, now=now
             )
         except DomainError as error:
             results[index].status, results[index].problem = error.status, error

@@ -272,9 +272,31 @@ def test_a_failure_inside_one_batch_item_spares_the_others(
     results = response.get_json()["results"]
     assert [r["status"] for r in results] == [201, 500, 201]
     assert results[1]["problem"]["safety"]["answers_sent"] is False
+    assert results[1]["problem"]["detail"] == (
+        "This check-in could not be processed and was not stored; send it again later."
+    )
+    assert "safety" not in results[0]["check_in"]  # stored without a safety item: nothing to say
     assert stored(session, patient) == {items[0]["id"], items[2]["id"]}
     [record] = [r for r in caplog.records if getattr(r, "event", None) == "batch_item_failed"]
     assert record.request_id == "batch-req-0001" and record.item == 1
+    assert record.getMessage() == "batch item failed"
+
+
+@pytest.mark.parametrize("item", ["a string", 7, None, ["a", "list"]])
+def test_a_batch_item_that_is_not_an_object_is_refused_alone(client, auth, patient, item):
+    good = check_in_body(id=uuid.uuid4())
+    response = client.post(
+        f"/v1/patients/{patient.id}/check-ins/batch",
+        json={"check_ins": [good, item, {"id": 5, "questionnaire": "phq9"}]},
+        headers=auth(patient),
+    )
+    results = response.get_json()["results"]
+    assert [(r["status"], r["id"]) for r in results] == [
+        (201, good["id"]),
+        (422, None),
+        (422, None),
+    ]
+    assert results[1]["problem"]["errors"] == {"_body": ["Each check-in must be a JSON object."]}
 
 
 def test_a_batch_item_with_unstorable_text_is_refused_alone(client, auth, patient, session):

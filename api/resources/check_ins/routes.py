@@ -254,22 +254,22 @@ def read_batch_item(raw: object) -> check_in_service.BatchItem:
     """Read one batch item as a single submission would be read."""
     if not isinstance(raw, dict):
         return check_in_service.BatchItem(
-            raw, unreadable=Invalid(errors={"_body": ["Each check-in must be a JSON object."]})
+            raw, Invalid(errors={"_body": ["Each check-in must be a JSON object."]})
         )
     unsafe = unsafe_paths(raw)
     if unsafe:
-        return check_in_service.BatchItem(raw, unreadable=Invalid(UNSAFE_MESSAGE, errors=unsafe))
+        return check_in_service.BatchItem(raw, Invalid(UNSAFE_MESSAGE, errors=unsafe))
     try:
         data = CheckInSubmitSchema().load(raw)
     except ma.ValidationError as error:
         return check_in_service.BatchItem(
             raw,
-            unreadable=Invalid(
+            Invalid(
                 "The check-in did not validate; see errors.",
                 errors=flatten_errors(error.messages),
             ),
         )
-    return check_in_service.BatchItem(raw, submission=submission_from(data, None))
+    return check_in_service.BatchItem(raw, submission_from(data, None))
 
 
 class BatchResultBody(TypedDict):
