@@ -100,7 +100,11 @@ def test_acknowledge_and_resolve_record_who_and_when(client, auth, submit, patie
     url = f"/v1/alerts/{alert['id']}"
     acked = client.post(f"{url}/acknowledge", json={}, headers=auth(clinician)).get_json()
     assert acked["acknowledged"]["by"] == str(clinician.id) and acked["resolved"] is None
-    assert client.post(f"{url}/acknowledge", json={}, headers=auth(clinician)).status_code == 409
+    again = client.post(f"{url}/acknowledge", json={}, headers=auth(clinician))
+    assert (again.status_code, again.get_json()["detail"]) == (
+        409,
+        "The alert is already acknowledged.",
+    )
     assert client.post(f"{url}/resolve", json={}, headers=auth(clinician)).status_code == 422
     resolved = client.post(
         f"{url}/resolve", json={"note": "Safety plan reviewed by phone"}, headers=auth(clinician)
@@ -207,3 +211,11 @@ def test_a_refused_batch_item_still_shows_crisis_resources(client, auth, patient
     )
     [result] = response.get_json()["results"]
     assert result["status"] == 422 and "safety" in result["problem"]
+
+
+def test_a_listed_check_in_carries_its_safety_text(client, auth, submit, patient):
+    flagged = submit(patient, check_in_body(i9=1)).get_json()
+    submit(patient, check_in_body(i1=1))
+    listed = client.get(f"/v1/patients/{patient.id}/check-ins", headers=auth(patient)).get_json()
+    with_safety = [c["id"] for c in listed["items"] if "safety" in c]
+    assert with_safety == [flagged["id"]]
