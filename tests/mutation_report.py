@@ -38,8 +38,8 @@ REASONS = [
     ("", r"log\.(exception|info|warning)\(", "a log message's wording"),
     ("", r"Retry-After", "header names are case-insensitive"),
     ("", r"strict=True\)", "the two lists have the same length by construction"),
-    ("", r"else_=1\) → .*else_=2\)", "only the order of the tiers matters"),
-    ("", r"count\(case\(.*, 1\)\)\) → .*, 2\)\)\)", "count() ignores the value counted"),
+    ("", r"else_=1\),? → .*else_=2\)", "only the order of the tiers matters"),
+    ("", r"count\(case\(.*, 1\)\)\),? → .*, 2\)\)\)", "count() ignores the value counted"),
     (
         "x_refresh",
         r"claimed|RefreshFailed\(user=user, reuse=True\)|used_at\.is_\(None\)",
