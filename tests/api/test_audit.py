@@ -84,6 +84,24 @@ def test_login_success_and_failure(client, clinician, events):
     assert (unknown.action, unknown.outcome, unknown.actor_id) == ("auth.login", 401, None)
 
 
+def test_a_refused_sign_in_of_a_known_account_is_recorded_against_it(
+    client, clinician, make_user, clinic, events
+):
+    """Deactivated, or locked (even with the right password): the attempt names the account."""
+    gone = make_user(clinic, "clinician", active=False)
+    client.post("/v1/auth/login", json={"email": gone.email, "password": PASSWORD})
+    for _ in range(10):
+        client.post("/v1/auth/login", json={"email": clinician.email, "password": "wrong one!"})
+    client.post("/v1/auth/login", json={"email": clinician.email, "password": PASSWORD})
+    written = events()
+    assert (written[0].outcome, written[0].actor_id) == (401, gone.id)
+    assert (written[-1].action, written[-1].outcome, written[-1].actor_id) == (
+        "auth.login",
+        401,
+        clinician.id,
+    )
+
+
 def test_lockout_is_its_own_event(client, clinician, events):
     for _ in range(10):
         client.post("/v1/auth/login", json={"email": clinician.email, "password": "wrong one!"})

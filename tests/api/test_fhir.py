@@ -170,7 +170,13 @@ def test_a_phq9_check_in_becomes_a_response_a_total_and_item_9(
         o for o in resources(body, "Observation") if o["code"]["coding"][0]["code"] == "44260-8"
     )
     assert item_9["valueCodeableConcept"]["coding"][0]["code"] == "LA6569-3"
-    assert item_9["interpretation"][0]["coding"][0]["code"] == "A"
+    assert item_9["interpretation"][0]["coding"] == [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
+            "code": "A",
+            "display": "Abnormal",
+        }
+    ]
     assert "item 9" in item_9["interpretation"][0]["text"]
 
 
@@ -315,7 +321,8 @@ def test_a_check_in_entered_by_the_clinic_says_so(client, auth, patient, clinici
     submit(patient, as_user=clinician, i1=1)
     body = fhir_get(client, f"/v1/patients/{patient.id}/fhir", auth(clinician))
     response = resources(body, "QuestionnaireResponse")[0]
-    assert "source" not in response and "Clinic staff" in response["author"]["display"]
+    assert "source" not in response
+    assert response["author"] == {"display": "Clinic staff, entering the patient's answers"}
 
 
 def test_the_questionnaire_header_is_exact(client):
