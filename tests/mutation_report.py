@@ -72,6 +72,8 @@ REASONS = [
         r"bool = False|XXscoreXX|SCORE|or 1\)",
         "every caller passes it; every instrument has a name; a missing score is never worded",
     ),
+    ("x_total_code", r"or 'XXXX'", "every instrument exported this way carries a note"),
+    ("x_questionnaire_response", r"continue → break", "only the last item may go unanswered"),
     ("errors", r"", "wording of an internal exception no client sees"),
     ("AnswerError", r"", "wording of an internal exception no client sees"),
 ]

@@ -193,7 +193,7 @@ def test_item_9_at_zero_is_exported_without_an_abnormal_mark(
 
 
 def test_past_week_pcl5_is_never_coded_as_the_past_month_score(
-    client, auth, submit, patient, clinician
+    app, client, auth, submit, patient, clinician
 ):
     sent = submit(patient, check_in_body("pcl5", i1=4, i6=3, i8=2, i15=1)).get_json()
     total = totals_by_check_in(
@@ -204,6 +204,8 @@ def test_past_week_pcl5_is_never_coded_as_the_past_month_score(
     assert "past week" in total["code"]["text"]
     recall = total["note"][0]["text"]
     assert "past week" in recall and "Not LOINC 101698-9" in recall
+    note = app.extensions["interval.rules"].registry["pcl5"].loinc["note"]
+    assert recall.endswith(f"past-month form. {note}")  # the definition's own caution, whole
     assert "101697-1" not in str(total["code"]) and "101698-9" not in str(total["code"])
     components = {c["code"]["coding"][0]["code"]: c for c in total["component"]}
     assert {key: c["valueInteger"] for key, c in components.items()} == sent["score"]["subscales"]
