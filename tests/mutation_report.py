@@ -74,7 +74,6 @@ REASONS = [
     ),
     ("x_total_code", r"or 'XXXX'", "every instrument exported this way carries a note"),
     ("x_questionnaire_response", r"continue → break", "only the last item may go unanswered"),
-    ("errors", r"", "wording of an internal exception no client sees"),
     ("AnswerError", r"", "wording of an internal exception no client sees"),
 ]
 
