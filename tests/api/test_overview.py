@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.domain import overview
+from api.domain import overview, trends
 from api.domain.access import Actor
 from tests.api.test_trends import START, at, phq9
 from tests.conftest import NOW, check_in_body
@@ -106,3 +106,26 @@ class TestOpenAlerts:
             f"{url}/resolve", json={"note": "Safety plan reviewed"}, headers=auth(clinician)
         )
         assert open_alert_kinds(client, auth, clinician, patient) == []
+
+
+def test_a_patients_own_trend_has_no_signals(app, session, patient, clinician, not_improving):
+    rules = app.extensions["interval.rules"]
+
+    def signals(who: Actor) -> list[str]:
+        found = trends.trend(session, rules, actor=who, patient_id=patient.id, questionnaire="phq9")
+        return [s.kind for s in found.signals]
+
+    assert signals(as_clinician(clinician)) == ["early_non_improvement"]
+    assert signals(as_patient(patient)) == []
+
+
+def test_a_check_in_at_the_first_instant_of_the_look_back_is_the_courses(
+    client, auth, patient, course_api, submit
+):
+    """Thirty days of 24 hours before the course's local start, and not a second earlier."""
+    course = course_api.start(patient, started_on="2026-11-02")  # New York: 05:00 UTC
+    for instant in ("2026-10-03T04:59:59+00:00", "2026-10-03T05:00:00+00:00"):
+        submit(patient, check_in_body(completed_at=instant, **phq9(12)))
+    body = client.get(f"/v1/patients/{patient.id}/trends/phq9", headers=auth(patient)).get_json()
+    assert body["course_id"] == course["id"]
+    assert [p["completed_at"] for p in body["points"]] == ["2026-10-03T05:00:00+00:00"]

@@ -214,6 +214,23 @@ class TestCourses:
             ("pain", "every_n_days"),
         ]
 
+    @pytest.mark.parametrize(("days", "status"), [(6, 422), (7, 201)])
+    def test_a_phq9_at_most_once_in_seven_days(
+        self, client, auth, patient, clinician, days, status
+    ):
+        plan = [{"questionnaire": "phq9", "type": "every_n_days", "days": days}]
+        response = client.post(
+            f"/v1/patients/{patient.id}/courses",
+            headers=auth(clinician),
+            json={"indications": ["depression"], "started_on": "2026-11-01", "plan": plan},
+        )
+        assert response.status_code == status
+        if status == 422:
+            assert response.get_json()["errors"]["plan.0.days"] == [
+                "At least 7 days for this questionnaire; set allow_short_interval: true to ask "
+                "it more often."
+            ]
+
     @pytest.mark.parametrize(
         "plan,field",
         [
@@ -490,3 +507,13 @@ def test_a_course_takes_every_change_a_clinician_makes(
 def test_an_unknown_infusion_is_not_found(client, auth, clinician):
     response = client.get(f"/v1/infusions/{uuid.uuid4()}", headers=auth(clinician))
     assert (response.status_code, response.get_json()["detail"]) == (404, "Infusion not found.")
+
+
+def test_a_change_that_leaves_an_infusion_inconsistent_conflicts(client, auth, course_api, patient):
+    course = course_api.start(patient)
+    planned = course_api.schedule(course, "2026-10-20T15:00:00+00:00")
+    response = course_api.patch_infusion(planned, status="completed")  # given when, and how much?
+    assert response.status_code == 409
+    body = response.get_json()
+    assert body["detail"] == "The change would leave the record inconsistent; see errors."
+    assert set(body["errors"]) == {"administered_at", "dose_mg_per_kg"}
