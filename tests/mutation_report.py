@@ -72,8 +72,11 @@ REASONS = [
         r"bool = False|XXscoreXX|SCORE|or 1\)",
         "every caller passes it; every instrument has a name; a missing score is never worded",
     ),
-    ("trends.x_trend", r"questionnaires=\[questionnaire\]\) → .*(None\)|, \))",
-     "reads every instrument, then uses the one asked for"),
+    (
+        "trends.x_trend",
+        r"questionnaires=\[questionnaire\]\) → .*(None\)|, \))",
+        "reads every instrument, then uses the one asked for",
+    ),
     ("trends.x_load", r"raiseload", "the deferred answers are never read"),
     ("x_total_code", r"or 'XXXX'", "every instrument exported this way carries a note"),
     ("x_questionnaire_response", r"continue → break", "only the last item may go unanswered"),

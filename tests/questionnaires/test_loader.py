@@ -45,6 +45,88 @@ CASES = [
     ("phq9", lambda d: d.update(key="phq10"), "does not match the file name"),
 ]
 
+# Refusals checked word for word (the whole message after the file's name).
+EXACT = [
+    ("gad7", lambda d: d["items"][1].update(id="1"), "item ids are not unique"),
+    (
+        "gad7",
+        lambda d: [d.pop(k) for k in ("examples", "licence")],
+        "missing keys: licence, examples",
+    ),
+    (
+        "pain",
+        lambda d: d["items"][0].update(options="nope"),
+        "item '1' names unknown options 'nope'",
+    ),
+    ("phq9", lambda d: d.update(examples=[]), "no worked examples"),
+    ("pain", lambda d: d["items"][0].update(scored=False), "no item is scored"),
+    ("phq9", lambda d: d["scoring"].update(method="mean"), "unknown scoring method 'mean'"),
+    ("phq9", lambda d: d["severity"].update(bands=[]), "no severity bands"),
+    (
+        "phq9",
+        lambda d: d["severity"]["bands"][1].update(band="minimal"),
+        "severity band names repeat",
+    ),
+    ("phq9", lambda d: d["measurement"].pop("source"), "measurement has no source"),
+    *[
+        (
+            "phq9",
+            lambda d, days=days: d["measurement"].update(minimum_interval_days=days),
+            "measurement.minimum_interval_days must be a positive whole number or null",
+        )
+        for days in (0, "7")
+    ],
+    *[
+        (
+            "pain",
+            lambda d, n=n: d["change"]["sustained_deterioration"].update(ratings=n),
+            "sustained_deterioration needs a positive whole ratings",
+        )
+        for n in (0, "3")
+    ],
+]
+
+
+@pytest.mark.parametrize(
+    "key,change,message", EXACT, ids=[f"{c[2]} ({n})" for n, c in enumerate(EXACT)]
+)
+def test_a_refusal_says_exactly_what_is_wrong(tmp_path, key, change, message):
+    broken(tmp_path, key, change)
+    with pytest.raises(QuestionnaireError) as refused:
+        load_registry(tmp_path)
+    assert str(refused.value) == f"{key}.yaml: {message}"
+
+
+def test_a_file_that_is_not_a_mapping_is_refused(tmp_path):
+    for path in DEFAULT_DIRECTORY.glob("*.yaml"):
+        shutil.copy(path, tmp_path / path.name)
+    (tmp_path / "phq9.yaml").write_text("- just\n- a list\n")
+    with pytest.raises(QuestionnaireError) as refused:
+        load_registry(tmp_path)
+    assert str(refused.value) == "phq9.yaml: the file must hold a mapping"
+
+
+@pytest.mark.parametrize("path", sorted(DEFAULT_DIRECTORY.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_field_of_the_file_is_carried(path):
+    """Read against the file itself, not against another parse of it."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    definition = load_registry(DEFAULT_DIRECTORY)[raw["key"]]
+    assert definition.version == str(raw["version"])
+    assert (definition.instructions, definition.stem) == (raw["instructions"], raw.get("stem"))
+    for item, entry in zip(definition.items, raw["items"], strict=True):
+        assert (item.id, item.loinc, item.cluster) == (
+            str(entry["id"]),
+            entry.get("loinc"),
+            entry.get("cluster"),
+        )
+        options = raw["option_sets"][entry["options"]]
+        assert [(o.value, o.label, o.loinc) for o in item.options] == [
+            (o["value"], o["label"], o.get("loinc")) for o in options
+        ]
+    sustained = raw["change"].get("sustained_deterioration")
+    assert definition.change.get("sustained_deterioration") == sustained
+    assert definition.minimum_interval_days == raw["measurement"]["minimum_interval_days"]
+
 
 @pytest.mark.parametrize("key,change,message", CASES, ids=[c[2] for c in CASES])
 def test_broken_definition_is_refused(tmp_path, key, change, message):
