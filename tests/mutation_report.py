@@ -78,6 +78,18 @@ REASONS = [
         "reads every instrument, then uses the one asked for",
     ),
     ("trends.x_load", r"raiseload", "the deferred answers are never read"),
+    (
+        "progress.x_is_stale",
+        r"^(CheckIn|Infusion|Course)\.patient_id == Patient\.id,$|"
+        r"exists\(\)\.where\((Infusion|Course)\.(updated_at|changed_at) > seen\)",
+        "more patients refreshed than needed: the same summaries, more work",
+    ),
+    ("progress.x_is_stale", r">= seen", "a change at the refresh's own instant is read again"),
+    (
+        "progress.x_refresh_stale",
+        r"\.where\(is_stale\(\)\)",
+        "more patients refreshed than needed: the same summaries, more work",
+    ),
     ("x_total_code", r"or 'XXXX'", "every instrument exported this way carries a note"),
     ("x_questionnaire_response", r"continue → break", "only the last item may go unanswered"),
     ("AnswerError", r"", "wording of an internal exception no client sees"),

@@ -461,3 +461,45 @@ class TestAttentionTiers:
         ]
         order = [row["id"] for row in panel(client, auth, clinician, "?sort=attention")]
         assert order == [str(due.id), str(current.id)]
+
+
+class TestThePanelFollowsEveryChange:
+    """The panel reads a stored summary of each patient; every kind of change refreshes it.
+    Each change is read five minutes after it, past the refresh's one-minute margin, so only
+    that change can make the summary stale."""
+
+    def test_a_correction_a_course_change_and_an_infusion(
+        self, clock, client, auth, clinic, clinician, patient, make_patient, course_api, submit
+    ):
+        def after_a_while() -> dict:
+            clock.advance(minutes=5)
+            return panel_row(client, auth, clinician, patient)
+
+        before_each = [
+            {"questionnaire": "phq9", "type": "before_each_infusion", "window_hours": 48}
+        ]
+        course = course_api.start(patient, started_on=START.date().isoformat(), plan=before_each)
+        first = submit(patient, check_in_body(completed_at=at(1), **phq9(12))).get_json()
+        second = submit(patient, check_in_body(completed_at=at(2), **phq9(9))).get_json()
+        row = after_a_while()
+        assert (row["latest"]["total"], row["baseline_total"]) == (9, 9)  # no infusion yet
+        assert row["next_due_by"] is None  # nothing scheduled, nothing due
+        client.post(
+            f"/v1/check-ins/{second['id']}/entered-in-error",
+            json={"reason": "Answered for someone else"},
+            headers=auth(clinician),
+        )
+        row = after_a_while()
+        assert (row["latest"]["check_in_id"], row["baseline_total"]) == (first["id"], 12)
+        third = submit(patient, check_in_body(completed_at=at(3), **phq9(7))).get_json()
+        assert after_a_while()["latest"]["check_in_id"] == third["id"]
+        response = client.patch(
+            f"/v1/courses/{course['id']}",
+            json={"indications": ["anxiety"]},
+            headers={**auth(clinician), "If-Match": course_api.course(course).headers["ETag"]},
+        )
+        assert response.status_code == 200
+        assert after_a_while()["questionnaire"] == "gad7"
+        soon = clock.now + dt.timedelta(days=3)
+        course_api.schedule(course, soon.isoformat())
+        assert when(after_a_while()["next_due_by"]) == soon
