@@ -90,6 +90,17 @@ REASONS = [
         r"\.where\(is_stale\(\)\)",
         "more patients refreshed than needed: the same summaries, more work",
     ),
+    ("_stored_copy", r"pragma: no cover", "reached only if a row vanished between two statements"),
+    (
+        "progress.x_benefit_rows",
+        r"best_after|last_after|days_observed",
+        "stored in the read model; no reader takes it from there yet (trends compute it live)",
+    ),
+    (
+        "progress.x_course_row",
+        r"baseline_source|median_days_of_benefit",
+        "stored in the read model; no reader takes it from there yet (trends compute it live)",
+    ),
     ("x_total_code", r"or 'XXXX'", "every instrument exported this way carries a note"),
     ("x_questionnaire_response", r"continue → break", "only the last item may go unanswered"),
     ("AnswerError", r"", "wording of an internal exception no client sees"),

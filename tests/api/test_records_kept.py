@@ -515,6 +515,7 @@ class TestRefusalsInWords:
             409,
             "A different check-in with this id is already stored.",
         )
+        assert clash.get_json()["errors"] == {"id": ["Already used for a different check-in."]}
 
     def test_a_panel_cursor_with_a_bad_offset_is_refused(self, app, client, auth, clinician):
         codec = app.extensions["interval.cursors"]

@@ -213,7 +213,15 @@ class TestPanel:
         progress = row["progress"]
         assert (progress["questionnaire"], progress["latest"]["total"]) == ("phq9", 8)
         assert progress["change"] == {"absolute": -11, "percent": -57.9}
-        assert progress["status"]["response"] is True
+        assert progress["status"] == {
+            "response": True,
+            "remission": False,
+            "reliable_change": "improved",
+            "mcid_reached": True,
+        }
+        assert dt.datetime.fromisoformat(
+            progress["latest"]["completed_at"]
+        ) == START + dt.timedelta(days=12)
         assert progress["days_since_last_check_in"] == 28.0
 
     @pytest.mark.parametrize("who", ["patient", "admin"])
