@@ -97,6 +97,7 @@ def create_app(config: dict | None = None) -> Flask:
         per_address=settings["RATE_LIMIT_PER_ADDRESS"],
         per_account=settings["RATE_LIMIT_PER_ACCOUNT"],
         check_ins=settings["CHECK_IN_RATE_LIMIT"],
+        password_checks=settings["RATE_LIMIT_PASSWORD_CHECKS"],
     )
 
     # Refuses to start, naming the file and the problem, if any definition is invalid.

@@ -61,6 +61,10 @@ def load(overrides: dict | None = None) -> dict:
         "LOCKOUT_SECONDS": 15 * 60,
         "RATE_LIMIT_PER_ADDRESS": env.get("INTERVAL_RATE_LIMIT_PER_ADDRESS", "30/minute"),
         "RATE_LIMIT_PER_ACCOUNT": env.get("INTERVAL_RATE_LIMIT_PER_ACCOUNT", "20/15minutes"),
+        # Sign-ins, enrollments and password changes of the whole deployment (shared through
+        # Redis; per worker without it): an Argon2 hash takes a core for about 50 ms, so this
+        # keeps a login storm to a fraction of two cores (docs/performance.md, S6).
+        "RATE_LIMIT_PASSWORD_CHECKS": env.get("INTERVAL_RATE_LIMIT_PASSWORD_CHECKS", "8/second"),
         # Per patient, batches counted by item: far above any real offline sync, low enough
         # that one runaway device cannot flood a clinic's inbox.
         "CHECK_IN_RATE_LIMIT": env.get("INTERVAL_CHECK_IN_RATE_LIMIT", "1000/hour"),

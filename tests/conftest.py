@@ -66,6 +66,7 @@ def app_config(database_url: str, instance_dir: str, **overrides) -> dict:
         "ARGON2_PARALLELISM": 1,
         "RATE_LIMIT_PER_ADDRESS": "1000/minute",
         "RATE_LIMIT_PER_ACCOUNT": "1000/minute",
+        "RATE_LIMIT_PASSWORD_CHECKS": "1000/second",
         "DOCS_ENABLED": True,
     }
     config.update(overrides)

@@ -130,6 +130,34 @@ class TestRateLimits:
         statuses = [login(client, "ghost@example.test", "whatever!").status_code for _ in range(4)]
         assert statuses == [401, 401, 401, 429]
 
+    def test_the_deployments_password_checks_have_a_budget(self, app, clock, client, monkeypatch):
+        """Many addresses and accounts at once: 429 once the budget of the second is spent,
+        before any more hashing; the next second has its own."""
+        from api.ratelimit import RateLimits
+
+        budget = RateLimits(
+            storage_uri="memory://",
+            per_address="1000/minute",
+            per_account="1000/minute",
+            check_ins="1000/hour",
+            password_checks="3/second",
+        )
+        monkeypatch.setitem(app.extensions, "interval.rate_limits", budget)
+
+        def attempt(n: int):
+            return client.post(
+                "/v1/auth/login",
+                json={"email": f"user{n}@example.test", "password": "whatever!"},
+                environ_base={"REMOTE_ADDR": f"203.0.113.{n}"},
+            )
+
+        statuses = [attempt(n).status_code for n in range(4)]
+        assert statuses == [401, 401, 401, 429]
+        refused = attempt(9)
+        assert (refused.status_code, refused.headers["Retry-After"]) == (429, "1")
+        clock.advance(seconds=1.01)  # as Retry-After said
+        assert attempt(10).status_code == 401
+
     def test_per_address_limit_spans_accounts(self, client, strict_limits):
         statuses = [
             login(client, f"user{i}@example.test", "whatever!").status_code for i in range(6)

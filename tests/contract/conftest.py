@@ -34,6 +34,7 @@ def service(tmp_path_factory):
             # Thousands of requests a minute from one address: the limits are tested elsewhere.
             RATE_LIMIT_PER_ADDRESS="1000000/minute",
             RATE_LIMIT_PER_ACCOUNT="1000000/minute",
+            RATE_LIMIT_PASSWORD_CHECKS="1000000/second",
         )
     )
     with app.extensions["interval.db"].engine.begin() as connection:
