@@ -495,3 +495,21 @@ def test_the_domain_refuses_a_role_itself_whatever_the_route_checked():
         access.require_role(patient, "clinician", "clinic_admin")
     assert refused.value.detail == "Your role may not do this."
     access.require_role(patient, "patient")
+
+
+@pytest.mark.parametrize(
+    ("days", "words"),
+    [(0, "Monday"), (6, "Sunday"), (-6, "Tuesday"), (7, "12 October"), (-7, "28 September")],
+)
+def test_a_day_within_six_is_named_by_its_weekday_else_by_its_date(days, words):
+    """T0 is Monday 5 October 2026: the coming and the past six days by name, then dates."""
+    state = course_state()
+    assert state.day_words(T0 + dt.timedelta(days=days), T0) == words
+
+
+def test_the_phase_is_baseline_before_any_infusion_and_follows_an_override():
+    state = course_state(induction=6, infusion_days=(0,))
+    assert state.phase_at(T0 - dt.timedelta(hours=1)) == "baseline"
+    assert state.phase_at(T0 + dt.timedelta(hours=1)) == "induction"
+    state.completed[0][1].phase_override = "maintenance"
+    assert state.phase_at(T0 + dt.timedelta(hours=1)) == "maintenance"
