@@ -151,12 +151,19 @@ def main() -> None:
         dead = sum(counts[status] for status in KILLED)
         other = sum(counts.values()) - dead - counts["survived"]
         print(f"| `{module}` | {dead} | {counts['survived']} | {other} |")
-    print("\nSurvivors:\n\n| mutant | change | why it may survive |\n|---|---|---|")
+    rows, reasons = [], collections.Counter()
     for name, status in sorted(found.items()):
         if status == "survived":
             changed = change(name)
+            why = reason(name, changed)
+            reasons[why] += 1
             shown = changed.replace("|", "\\|")
-            print(f"| `{name.removeprefix('api.domain.')}` | `{shown}` | {reason(name, changed)} |")
+            rows.append(f"| `{name.removeprefix('api.domain.')}` | `{shown}` | {why} |")
+    print("\nSurvivors by reason:\n\n| reason | survivors |\n|---|---:|")
+    for why, count in reasons.most_common():
+        print(f"| {why} | {count} |")
+    print("\nSurvivors:\n\n| mutant | change | why it may survive |\n|---|---|---|")
+    print("\n".join(rows))
 
 
 if __name__ == "__main__":
