@@ -11,6 +11,8 @@ import re
 import subprocess
 import sys
 
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+
 MUTMUT = [sys.executable, "-m", "mutmut"]
 # A mutant mypy refuses cannot pass `make test`, which runs mypy: it is killed as surely as by a
 # failing test.
@@ -128,11 +130,10 @@ def reason(name: str, changed: str) -> str:
 
 
 def change(name: str) -> str:
-    shown = subprocess.run(  # noqa: S603 - our own interpreter and mutmut
-        [*MUTMUT, "show", name], capture_output=True, text=True, check=False
-    ).stdout
+    """The mutant's changed lines, before → after (mutmut's own diff, read in process)."""
+    diff = get_diff_for_mutant(name)
     lines = [
-        line[1:].strip() for line in shown.splitlines() if line[:1] in "-+" and line[1:2] == " "
+        line[1:].strip() for line in diff.splitlines() if line[:1] in "-+" and line[1:2] == " "
     ]
     return " → ".join(lines) or "(see mutmut show)"
 
@@ -146,11 +147,15 @@ def main() -> None:
     killed = sum(total[status] for status in KILLED)
     scored = sum(total.values()) - total["skipped"] - total["not checked"]
     print(f"Score: {killed} of {scored} mutants killed ({100 * killed / max(scored, 1):.1f} %)\n")
-    print("| module | killed | survived | other |\n|---|---:|---:|---:|")
+    print("| module | killed | survived | not checked | other |\n|---|---:|---:|---:|---:|")
     for module, counts in sorted(by_module.items()):
         dead = sum(counts[status] for status in KILLED)
-        other = sum(counts.values()) - dead - counts["survived"]
-        print(f"| `{module}` | {dead} | {counts['survived']} | {other} |")
+        waiting = counts["not checked"]
+        other = sum(counts.values()) - dead - counts["survived"] - waiting
+        print(
+            f"| `{module.removeprefix('api.domain.')}` | {dead} | {counts['survived']} "
+            f"| {waiting} | {other} |"
+        )
     rows, reasons = [], collections.Counter()
     for name, status in sorted(found.items()):
         if status == "survived":
