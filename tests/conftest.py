@@ -379,6 +379,16 @@ def make_course_api(client, auth, clinician):
             assert response.status_code == 201, response.get_json()
             return response.get_json()
 
+        def complete(self, course, completed_on: str) -> dict:
+            """End a course on a day, with the If-Match of a fresh read."""
+            response = client.patch(
+                f"/v1/courses/{course['id']}",
+                json={"status": "completed", "completed_on": completed_on},
+                headers={**auth(clinician), "If-Match": self.course(course).headers["ETag"]},
+            )
+            assert response.status_code == 200, response.get_json()
+            return response.get_json()
+
         def patch_infusion(self, infusion, **changes):
             current = client.get(f"/v1/infusions/{infusion['id']}", headers=auth(clinician))
             return client.patch(

@@ -157,20 +157,12 @@ class TestSustainedPain:
 
 
 class TestCourseSpans:
-    def complete(self, client, auth, clinician, course_api, course, on: str):
-        response = client.patch(
-            f"/v1/courses/{course['id']}",
-            json={"status": "completed", "completed_on": on},
-            headers={**auth(clinician), "If-Match": course_api.course(course).headers["ETag"]},
-        )
-        assert response.status_code == 200, response.get_json()
-
     def test_a_check_in_inside_a_course_stays_with_it_within_the_next_look_back(
         self, client, auth, course_api, patient, submit, clinician
     ):
         first = course_api.start(patient, started_on="2026-10-05")
         course_api.infuse(first, at(0))
-        self.complete(client, auth, clinician, course_api, first, "2026-10-20")
+        course_api.complete(first, "2026-10-20")
         second = course_api.start(patient, started_on="2026-11-05")
         inside_first = submit(patient, check_in_body(completed_at="2026-10-15T12:00:00+00:00"))
         between = submit(patient, check_in_body(completed_at="2026-10-25T12:00:00+00:00"))
@@ -263,12 +255,7 @@ class TestDefaultPlans:
         first = course_api.start(patient, started_on="2026-10-05")
         course_api.infuse(first, at(0))
         submit(patient, check_in_body(completed_at="2026-10-15T12:00:00Z"))
-        response = client.patch(
-            f"/v1/courses/{first['id']}",
-            json={"status": "completed", "completed_on": "2026-10-20"},
-            headers={**auth(clinician), "If-Match": course_api.course(first).headers["ETag"]},
-        )
-        assert response.status_code == 200
+        course_api.complete(first, "2026-10-20")
         course_api.start(patient, started_on="2026-11-05")
         assert due_items(client, auth, patient, "2026-11-05T15:00:00Z") == [
             ("phq9", "at_baseline", "due")

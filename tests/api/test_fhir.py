@@ -417,11 +417,7 @@ def test_entries_run_in_the_order_things_happened(
     earlier_course = course_api.start(patient, started_on="2026-06-01")
     course_api.infuse(earlier_course, "2026-06-10T15:00:00Z")
     course_api.infuse(earlier_course, "2026-06-03T15:00:00Z")  # recorded after the one above
-    client.patch(
-        f"/v1/courses/{earlier_course['id']}",
-        json={"status": "completed", "completed_on": "2026-07-01"},
-        headers={**auth(clinician), "If-Match": course_api.course(earlier_course).headers["ETag"]},
-    )
+    course_api.complete(earlier_course, "2026-07-01")
     current = course_api.start(patient, started_on="2026-11-01")
     course_api.infuse(current, "2026-11-02T15:00:00Z")
     body = fhir_get(client, f"/v1/patients/{patient.id}/fhir", auth(clinician))

@@ -112,13 +112,7 @@ class TestCheckInContext:
     ):
         course = course_api.start(patient, started_on="2026-10-05")
         course_api.infuse(course, at(0))
-        etag = course_api.course(course).headers["ETag"]
-        ended = client.patch(
-            f"/v1/courses/{course['id']}",
-            headers={**auth(clinician), "If-Match": etag},
-            json={"status": "completed", "completed_on": "2026-10-20"},
-        )
-        assert ended.status_code == 200
+        course_api.complete(course, "2026-10-20")
         later = submit(patient, check_in_body(completed_at=at(20))).get_json()
         last_day = submit(patient, check_in_body(completed_at=at(15))).get_json()
         assert later["context"]["phase"] == "follow_up"
@@ -180,11 +174,7 @@ class TestCheckInContext:
     ):
         first = course_api.start(patient, started_on="2026-10-05")
         course_api.infuse(first, at(0))
-        client.patch(
-            f"/v1/courses/{first['id']}",
-            json={"status": "completed", "completed_on": "2026-10-10"},
-            headers={**auth(clinician), "If-Match": course_api.course(first).headers["ETag"]},
-        )
+        course_api.complete(first, "2026-10-10")
         second = course_api.start(patient, started_on="2026-12-01")
         relapse = submit(patient, check_in_body(completed_at="2026-11-20T12:00:00+00:00"))
         follow = submit(patient, check_in_body(completed_at="2026-10-25T12:00:00+00:00"))
@@ -471,13 +461,7 @@ def test_a_patients_courses_newest_first_and_only_theirs(
         ("2026-01-01", "2026-02-01"),
     ):
         course = course_api.start(patient, started_on=begun)
-        url = f"/v1/courses/{course['id']}"
-        etag = client.get(url, headers=auth(clinician)).headers["ETag"]
-        client.patch(
-            url,
-            json={"status": "completed", "completed_on": ended},
-            headers={**auth(clinician), "If-Match": etag},
-        )
+        course_api.complete(course, ended)
         started.append(course["id"])
     latest = course_api.start(patient, started_on="2026-06-01")
     body = client.get(f"/v1/patients/{patient.id}/courses", headers=auth(clinician)).get_json()

@@ -375,27 +375,19 @@ class TestPanelColumns:
 class TestWhichCourse:
     """Without `course_id` the trend is the active course's, or else the latest one's."""
 
-    def complete(self, client, auth, clinician, course_api, course, on):
-        response = client.patch(
-            f"/v1/courses/{course['id']}",
-            json={"status": "completed", "completed_on": on},
-            headers={**auth(clinician), "If-Match": course_api.course(course).headers["ETag"]},
-        )
-        assert response.status_code == 200, response.get_json()
-
     def test_the_active_course_before_a_later_one(
         self, clock, client, auth, patient, clinician, course_api
     ):
         later = course_api.start(patient, started_on="2026-10-20")
-        self.complete(client, auth, clinician, course_api, later, "2026-11-01")
+        course_api.complete(later, "2026-11-01")
         active = course_api.start(patient, started_on="2026-09-01")
         assert trend(client, auth, patient)["course_id"] == active["id"]
 
     def test_else_the_latest(self, clock, client, auth, patient, clinician, course_api):
         first = course_api.start(patient, started_on="2026-09-01")
-        self.complete(client, auth, clinician, course_api, first, "2026-09-20")
+        course_api.complete(first, "2026-09-20")
         latest = course_api.start(patient, started_on="2026-10-01")
-        self.complete(client, auth, clinician, course_api, latest, "2026-10-20")
+        course_api.complete(latest, "2026-10-20")
         assert trend(client, auth, patient)["course_id"] == latest["id"]
         query = f"?course_id={first['id']}"
         assert trend(client, auth, patient, query=query)["course_id"] == first["id"]
