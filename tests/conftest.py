@@ -408,6 +408,20 @@ def make_course_api(client, auth, clinician):
     return CourseApi()
 
 
+def one_a_page(client, headers: dict, path: str) -> list[str]:
+    """Every id a list gives, one a page, following `next_cursor`; a list whose pages never
+    end fails rather than loops."""
+    seen, cursor = [], None
+    separator = "&" if "?" in path else "?"
+    for _ in range(50):
+        url = f"{path}{separator}limit=1" + (f"&cursor={cursor}" if cursor else "")
+        body = client.get(url, headers=headers).get_json()
+        seen += [item["id"] for item in body["items"]]
+        if not (cursor := body["next_cursor"]):
+            return seen
+    raise AssertionError(f"still paging after {len(seen)} items")
+
+
 @pytest.fixture
 def count_queries(app):
     """Count the SQL statements a block runs: `with count_queries() as counted: ...`."""

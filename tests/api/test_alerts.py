@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import check_in_body
+from tests.conftest import check_in_body, one_a_page
 
 SEVERE_PHQ9 = {"i1": 3, "i2": 3, "i3": 3, "i4": 3, "i5": 3, "i6": 3, "i7": 2}  # 20
 
@@ -140,13 +140,7 @@ def test_one_patients_alerts_page_by_page(
         submit(patient, check_in_body(key, **items))
     whole = inbox(client, auth, clinician, f"?patient_id={patient.id}")
     assert {a["patient_id"] for a in whole} == {str(patient.id)} and len(whole) == 3
-    seen, cursor = [], None
-    for _ in range(5):
-        query = f"?patient_id={patient.id}&limit=1" + (f"&cursor={cursor}" if cursor else "")
-        body = client.get(f"/v1/alerts{query}", headers=auth(clinician)).get_json()
-        seen += [a["id"] for a in body["items"]]
-        if not (cursor := body["next_cursor"]):
-            break
+    seen = one_a_page(client, auth(clinician), f"/v1/alerts?patient_id={patient.id}")
     assert seen == [a["id"] for a in whole]
 
 

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import check_in_body
+from tests.conftest import check_in_body, one_a_page
 
 
 def test_request_id_is_generated(client):
@@ -58,17 +58,6 @@ def test_pagination_walks_every_patient_once(client, clinic, admin, make_patient
     assert sorted(seen) == sorted(created) and pages == 3
 
 
-def walk(client, auth, who, query: str) -> list[str]:
-    """Every id the list gives, page after page (one a page)."""
-    seen, cursor = [], None
-    while True:
-        url = f"/v1/patients?limit=1{query}" + (f"&cursor={cursor}" if cursor else "")
-        body = client.get(url, headers=auth(who)).get_json()
-        seen += [item["id"] for item in body["items"]]
-        if not (cursor := body["next_cursor"]):
-            return seen
-
-
 def test_pages_run_newest_first_and_ties_by_id(
     clock, client, clinic, admin, clinician, make_patient, auth
 ):
@@ -76,7 +65,7 @@ def test_pages_run_newest_first_and_ties_by_id(
     older = sorted((str(make_patient(clinic).id) for _ in range(3)), reverse=True)
     clock.advance(minutes=1)
     newer = sorted((str(make_patient(clinic).id) for _ in range(3)), reverse=True)
-    assert walk(client, auth, admin, "") == newer + older
+    assert one_a_page(client, auth(admin), "/v1/patients") == newer + older
 
 
 def test_the_attention_order_pages_by_offset(clock, client, clinic, clinician, make_patient, auth):
@@ -84,7 +73,7 @@ def test_the_attention_order_pages_by_offset(clock, client, clinic, clinician, m
     whole = client.get("/v1/patients?sort=attention", headers=auth(clinician)).get_json()
     in_one = [item["id"] for item in whole["items"]]
     assert sorted(in_one) == sorted(str(p.id) for p in created) and whole["next_cursor"] is None
-    assert walk(client, auth, clinician, "&sort=attention") == in_one
+    assert one_a_page(client, auth(clinician), "/v1/patients?sort=attention") == in_one
 
 
 @pytest.mark.parametrize(
