@@ -27,6 +27,10 @@ def statuses() -> dict[str, str]:
     return {m["name"]: m["status"] for line in listed.splitlines() if (m := NAME.match(line))}
 
 
+UNREAD_COLUMN = (
+    "stored in the read model; no reader takes it from there yet (trends compute it live)"
+)
+EXTRA_REFRESH = "more patients refreshed than needed: the same summaries, more work"
 # (function name contains, change matches, reason): the first that fits a survivor explains it.
 REASONS = [
     ("", r"\.subquery\(|\.label\(", "names a subquery or column nobody reads by name"),
@@ -84,24 +88,24 @@ REASONS = [
         "progress.x_is_stale",
         r"^(CheckIn|Infusion|Course)\.patient_id == Patient\.id,$|"
         r"exists\(\)\.where\((Infusion|Course)\.(updated_at|changed_at) > seen\)",
-        "more patients refreshed than needed: the same summaries, more work",
+        EXTRA_REFRESH,
     ),
     ("progress.x_is_stale", r">= seen", "a change at the refresh's own instant is read again"),
     (
         "progress.x_refresh_stale",
         r"\.where\(is_stale\(\)\)",
-        "more patients refreshed than needed: the same summaries, more work",
+        EXTRA_REFRESH,
     ),
     ("_stored_copy", r"pragma: no cover", "reached only if a row vanished between two statements"),
     (
         "progress.x_benefit_rows",
-        r"best_after|last_after|days_observed",
-        "stored in the read model; no reader takes it from there yet (trends compute it live)",
+        r"best_after|last_after|days_observed|still_improved",
+        UNREAD_COLUMN,
     ),
     (
         "progress.x_course_row",
         r"baseline_source|median_days_of_benefit",
-        "stored in the read model; no reader takes it from there yet (trends compute it live)",
+        UNREAD_COLUMN,
     ),
     ("registry.x_load_file", r"encoding=(None|\"UTF-8\")", "UTF-8 either way (so is the locale)"),
     ("alerts.x_flagged_answer", r"str\(value\)\) → ", "a validated answer is always an option"),
@@ -111,11 +115,6 @@ REASONS = [
         "nothing to add for no alerts; every alert's patient has a name",
     ),
     ("alerts.x_occurrences", r"AlertOccurrence\.id\) → ", "a tie-break at the same instant"),
-    (
-        "progress.x_benefit_rows",
-        r"still_improved",
-        "stored in the read model; no reader takes it from there yet (trends compute it live)",
-    ),
     ("x_total_code", r"or 'XXXX'", "every instrument exported this way carries a note"),
     ("x_questionnaire_response", r"continue → break", "only the last item may go unanswered"),
     ("AnswerError", r"", "wording of an internal exception no client sees"),
