@@ -28,6 +28,7 @@ def note(
     action: str | None = None,
     actor: Actor | None = None,
     resource_id=None,
+    resource_ids=(),
     patient_ids=(),
     extra_action: str | None = None,
     actor_id=None,
@@ -54,6 +55,7 @@ def note(
         current.clinic_id = clinic_id
     if resource_id is not None:
         current.resource_id = str(resource_id)
+    current.resource_ids.extend(str(r) for r in resource_ids)
     current.patient_ids.extend(patient_ids)
     if extra_action is not None:
         current.extra_actions.append(extra_action)

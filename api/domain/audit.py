@@ -21,6 +21,8 @@ class AuditNote:
     action: str
     resource_type: str | None = None
     resource_id: str | None = None
+    # Every record a request touched, when there are several (a batch's check-ins).
+    resource_ids: list[str] = field(default_factory=list)
     actor_id: uuid.UUID | None = None
     actor_role: str | None = None
     clinic_id: uuid.UUID | None = None
@@ -42,6 +44,7 @@ class AuditNote:
                 action=action,
                 resource_type=self.resource_type,
                 resource_id=self.resource_id,
+                resource_ids=self.resource_ids or None,
                 outcome=outcome,
                 request_id=request_id,
                 client_address=client_address,

@@ -32,6 +32,8 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(60))
     resource_type: Mapped[str | None] = mapped_column(String(40))
     resource_id: Mapped[str | None] = mapped_column(String(64))
+    # Set when a request touched several records (a batch's stored check-ins).
+    resource_ids: Mapped[list[str] | None] = mapped_column(JSON)
     outcome: Mapped[int]
     request_id: Mapped[str | None] = mapped_column(String(64))
     client_address: Mapped[str | None] = mapped_column(String(64))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
 import pytest
 from sqlalchemy import delete, select, text, update
@@ -298,6 +299,46 @@ class TestCheckInAudit:
             ("alert.acknowledge", 200, patient.id),
             ("alert.resolve", 200, patient.id),
         ]
+
+    def test_a_batch_lists_the_check_ins_it_stored_or_found_stored(
+        self, client, auth, submit, patient, admin, events
+    ):
+        earlier = submit(patient).get_json()["id"]
+        new = str(uuid.uuid4())
+        answer = client.post(
+            f"/v1/patients/{patient.id}/check-ins/batch",
+            json={
+                "check_ins": [
+                    check_in_body(id=new),
+                    {"questionnaire": "phq9", "id": str(uuid.uuid4())},
+                    check_in_body(id=earlier) | {"completed_at": None},
+                ]
+            },
+            headers=auth(patient),
+        )
+        statuses = [r["status"] for r in answer.get_json()["results"]]
+        assert statuses == [201, 422, 422]
+        replay = client.get(f"/v1/check-ins/{earlier}", headers=auth(patient)).get_json()
+        body = {k: replay[k] for k in ("id", "questionnaire", "answers", "completed_at")}
+        client.post(
+            f"/v1/patients/{patient.id}/check-ins/batch",
+            json={"check_ins": [body, check_in_body()]},
+            headers=auth(patient),
+        )
+        batches = [e for e in events() if e.action == "check_in.batch"]
+        second_new = batches[1].resource_ids[1]
+        assert [(e.resource_id, e.resource_ids) for e in batches] == [
+            (None, [new]),
+            (None, [earlier, second_new]),
+        ]
+        listed = client.get(
+            "/v1/audit-events?action=check_in.batch", headers=auth(admin)
+        ).get_json()["items"]
+        assert [e["resource_ids"] for e in listed] == [[earlier, second_new], [new]]
+        [created] = client.get(
+            "/v1/audit-events?action=check_in.create", headers=auth(admin)
+        ).get_json()["items"]
+        assert created["resource_ids"] == [created["resource_id"]] == [earlier]
 
     def test_refused_submission_is_recorded_and_nothing_else(self, submit, patient, events):
         submit(patient, {"questionnaire": "phq9"})

@@ -25,6 +25,7 @@ def present(event: AuditEvent) -> dict:
         "action": event.action,
         "resource_type": event.resource_type,
         "resource_id": event.resource_id,
+        "resource_ids": event.resource_ids or ([event.resource_id] if event.resource_id else []),
         "outcome": event.outcome,
         "request_id": event.request_id,
         "client_address": event.client_address,

@@ -29,6 +29,14 @@ class AuditEventSchema(Schema):
     action = ma.fields.String(required=True)
     resource_type = ma.fields.String(allow_none=True, required=True)
     resource_id = ma.fields.String(allow_none=True, required=True)
+    resource_ids = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={
+            "description": "Every record the request touched: `resource_id` alone, or the "
+            "check-ins a batch stored or found already stored (its `resource_id` is null)"
+        },
+    )
     outcome = ma.fields.Integer(required=True, metadata={"description": "HTTP status"})
     request_id = ma.fields.String(allow_none=True, required=True)
     client_address = ma.fields.String(allow_none=True, required=True)

@@ -247,6 +247,7 @@ def submit_batch(args, patient_id: uuid.UUID):
         items=[read_batch_item(raw) for raw in args["check_ins"]],
         now=utcnow(),
     )
+    note(resource_ids=[result.id for result in results if result.record is not None])
     return {"results": [present_result(result) for result in results]}
 
 
