@@ -8,6 +8,7 @@ import jwt
 import pytest
 from sqlalchemy import select, update
 
+from api import factories
 from api.models import EnrollmentCode, User
 from tests.conftest import PASSWORD, TEST_SECRET
 
@@ -33,6 +34,20 @@ def test_login_answers_a_token_pair(client, clinician):
 
 def test_login_email_is_case_insensitive(client, clinician):
     assert login(client, clinician.email.upper()).status_code == 200
+
+
+def test_an_invitation_elsewhere_under_the_same_email_does_not_hide_the_account(
+    client, session, make_clinic, make_user, clinic
+):
+    """Invitations not yet redeemed may share an email with an account; sign-in finds the one
+    that has a password, whichever was made first."""
+    invited = factories.user(session, make_clinic("Elsewhere"), email="shared@example.test")
+    session.commit()
+    enrolled = make_user(clinic, email="shared@example.test")
+    response = login(client, "shared@example.test")
+    assert response.status_code == 200
+    me = client.get("/v1/me", headers=bearer(response.get_json()["access_token"])).get_json()
+    assert me["user_id"] == str(enrolled.id) != str(invited.id)
 
 
 def test_stored_password_hash_is_argon2id(client, session, clinic):
