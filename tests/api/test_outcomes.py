@@ -9,13 +9,13 @@ import statistics
 from collections import Counter
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from api.demo import DEMO_CLINIC_ID
 from api.domain import trends
 from api.domain.outcomes import t_quantile
 from api.domain.progress import current_course
-from api.models import Course, Patient
+from api.models import Course, InfusionBenefit, Patient, PatientProgress
 from tests.conftest import check_in_body
 
 # The demo clinic is loaded once for the module; each test runs in a savepoint of it.
@@ -96,6 +96,48 @@ def test_demo_outcomes_equal_a_plain_recomputation(app, client, auth, session, d
     for number in by_number:
         assert by_number[number] == expected["by_infusion"].get(number, (0, None))
     assert body["maintenance_benefit"]["median_days_of_benefit"] == expected["median_days"]
+
+
+def test_the_median_benefit_of_an_odd_and_an_even_count(client, auth, session, demo):
+    """The middle one of an odd count, the mean of the middle two of an even one (the demo's
+    measured days, made distinct so a neighbour of the middle would show)."""
+
+    def median_shown():
+        return client.get(
+            f"/v1/clinics/{DEMO_CLINIC_ID}/outcomes?questionnaire=phq9&suppress=false",
+            headers=auth(demo),
+        ).get_json()["maintenance_benefit"]["median_days_of_benefit"]
+
+    median_shown()  # the read model is filled; nothing below is read again from the trends
+    session.execute(
+        update(PatientProgress)
+        .where(PatientProgress.clinic_id == DEMO_CLINIC_ID)
+        .values(refreshed_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+    )
+    current = []
+    for patient in session.scalars(select(Patient).where(Patient.clinic_id == DEMO_CLINIC_ID)):
+        courses = session.scalars(select(Course).where(Course.patient_id == patient.id)).all()
+        current.append(current_course(list(courses)).id)
+    measured = session.scalars(
+        select(InfusionBenefit).where(
+            InfusionBenefit.course_id.in_(current),
+            InfusionBenefit.questionnaire == "phq9",
+            InfusionBenefit.phase == "maintenance",
+            InfusionBenefit.days_of_benefit.is_not(None),
+        )
+    ).all()
+    assert len(measured) >= 4
+    for n, benefit in enumerate(measured):
+        benefit.days_of_benefit = 10.0 * (len(measured) - n)
+    session.flush()
+    odd_and_even = []
+    for count in (len(measured), len(measured) - 1):
+        odd_and_even.append(count % 2)
+        assert median_shown() == round(statistics.median(10.0 * d for d in range(1, count + 1)), 1)
+        # The longest no longer measured: one fewer.
+        measured[0].days_of_benefit = None
+        session.flush()
+    assert sorted(odd_and_even) == [0, 1]
 
 
 def test_demo_outcomes_are_not_all_withheld(client, auth, session, demo):
