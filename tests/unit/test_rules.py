@@ -283,6 +283,24 @@ class TestSpacing:
         spaced = schedule.spaced(item, self.state_with_last(1), T0 + dt.timedelta(days=3), 7)
         assert spaced.status == "done"
 
+    def test_a_skipped_window_says_why_and_names_the_check_in(self):
+        state = self.state_with_last(1)  # Sunday 4 October
+        item = self.item(status="overdue", days=(0, 2))
+        spaced = schedule.spaced(item, state, T0 + dt.timedelta(days=3), 7)
+        assert (spaced.status, spaced.check_in_id) == ("done", state.recent[0].id)
+        assert spaced.reason == (
+            "Weekly PHQ-9: not needed, one was completed Sunday (at most one in 7 days)"
+        )
+
+    def test_a_wait_ending_as_the_window_closes_leaves_it_open(self):
+        """Answered at T0, the next may be answered at T0 + 7 days: the window's last instant."""
+        spaced = schedule.spaced(self.item(), self.state_with_last(0), T0, 7)
+        assert (spaced.status, spaced.due_from) == ("upcoming", T0 + dt.timedelta(days=7))
+
+    def test_a_window_already_done_is_left_as_it_is(self):
+        item = self.item(status="done")
+        assert schedule.spaced(item, self.state_with_last(1), T0, 7) == item
+
     @pytest.mark.parametrize("days,refused", [(6, True), (7, False)])
     def test_the_plan_validator(self, days, refused):
         rule: schedule.PlanRule = {"questionnaire": "phq9", "type": "every_n_days", "days": days}
@@ -435,6 +453,118 @@ class TestAfterEachInfusion:
     def test_nothing_before_the_first_infusion(self):
         state = course_state()
         assert schedule.after_each_infusion(self.RULE, state, T0, "PHQ-9") is None
+
+
+def days(n: float) -> dt.timedelta:
+    return dt.timedelta(days=n)
+
+
+MIDNIGHT = dt.datetime(2026, 10, 5, tzinfo=dt.UTC)  # the course's first day, Monday 5 October
+
+
+class TestAtBaseline:
+    RULE: schedule.PlanRule = {"questionnaire": "phq9", "type": "at_baseline"}
+
+    def test_due_from_the_start_until_the_first_scheduled_infusion(self):
+        state = course_state(scheduled_days=(3, 5))
+        item = schedule.at_baseline(self.RULE, state, T0, "PHQ-9")
+        first = state.scheduled[0]
+        assert (item.due_from, item.due_by, item.status) == (MIDNIGHT, T0 + days(3), "due")
+        assert (item.infusion_id, item.check_in_id) == (first.id, None)
+        assert item.reason == "PHQ-9 baseline, before infusion 1 on Thursday"
+
+    def test_within_a_week_of_the_start_when_none_is_scheduled(self):
+        item = schedule.at_baseline(self.RULE, course_state(), T0, "PHQ-9")
+        # Until the last instant of Sunday 11 October, the seventh day.
+        assert (item.due_from, item.due_by) == (MIDNIGHT, MIDNIGHT + days(7) - MICRO)
+        assert (item.infusion_id, item.reason) == (
+            None,
+            "PHQ-9 baseline, before the first infusion",
+        )
+
+    def test_a_check_in_in_the_look_back_is_the_baseline(self):
+        before = check_in(at=T0 - days(20))
+        state = course_state(scheduled_days=(3,), check_ins=[before])
+        item = schedule.at_baseline(self.RULE, state, T0, "PHQ-9")
+        assert (item.status, item.check_in_id) == ("done", before.id)
+
+
+class TestBeforeEachInfusion:
+    RULE: schedule.PlanRule = {"questionnaire": "phq9", "type": "before_each_infusion"}
+
+    def test_48_hours_before_the_next_infusion_by_default(self):
+        state = course_state(scheduled_days=(3,))
+        item = schedule.before_each_infusion(self.RULE, state, T0, "PHQ-9")
+        assert (item.due_from, item.due_by, item.status) == (T0 + days(1), T0 + days(3), "upcoming")
+        assert item.infusion_id == state.scheduled[0].id
+
+    def test_the_window_from_the_rule(self):
+        rule: schedule.PlanRule = {**self.RULE, "window_hours": 12}
+        state = course_state(scheduled_days=(3,))
+        item = schedule.before_each_infusion(rule, state, T0, "PHQ-9")
+        assert item.due_from == T0 + days(3) - dt.timedelta(hours=12)
+
+    @pytest.mark.parametrize(
+        "after,listed", [(dt.timedelta(hours=24), True), (days(1) + MICRO, False)]
+    )
+    def test_an_unrecorded_infusion_stays_next_for_a_day(self, after, listed):
+        state = course_state(scheduled_days=(0,))
+        item = schedule.before_each_infusion(self.RULE, state, T0 + after, "PHQ-9")
+        assert (item.status if item else None) == ("overdue" if listed else None)
+
+    def test_an_infusion_left_on_the_schedule_past_its_day_keeps_its_number(self):
+        """Given on day -4, one left scheduled on day 0 and never recorded, the next on
+        Thursday: that one is the third."""
+        state = course_state(infusion_days=(-4,), scheduled_days=(0, 3))
+        item = schedule.before_each_infusion(self.RULE, state, T0 + days(2), "PHQ-9")
+        assert (item.reason, item.infusion_id) == (
+            "PHQ-9 before infusion 3 on Thursday",
+            state.scheduled[1].id,
+        )
+
+
+class TestEveryNDays:
+    RULE: schedule.PlanRule = {"questionnaire": "phq9", "type": "every_n_days", "days": 7}
+
+    def test_a_window_ends_the_instant_before_the_next_begins(self):
+        item = schedule.every_n_days(self.RULE, course_state(), T0, "PHQ-9")
+        assert (item.due_from, item.due_by) == (MIDNIGHT, MIDNIGHT + days(7) - MICRO)
+
+    def test_other_lengths_are_named_by_their_days(self):
+        rule: schedule.PlanRule = {**self.RULE, "days": 3}
+        item = schedule.every_n_days(rule, course_state(), T0, "PHQ-9")
+        assert (item.reason, item.due_by) == ("Every-3-days PHQ-9", MIDNIGHT + days(3) - MICRO)
+
+    def test_a_missed_window_is_named_by_its_first_day(self):
+        item = schedule.every_n_days(self.RULE, course_state(), T0 + days(8), "PHQ-9")
+        assert (item.status, item.reason) == (
+            "overdue",
+            "Weekly PHQ-9 missed (from Monday 5 October)",
+        )
+
+
+class TestCourseState:
+    def test_an_infusion_counts_as_given_from_its_very_instant(self):
+        state = course_state(infusion_days=(0,))
+        assert state.last_given(T0) == state.completed[0]
+        assert state.last_given(T0 - MICRO) is None
+
+    def test_the_last_check_in_is_of_the_instrument_and_at_or_before_the_instant(self):
+        older, other, now = (
+            check_in("phq9", at=T0 - days(3)),
+            check_in("gad7", at=T0 - days(1)),
+            check_in("phq9", at=T0),
+        )
+        state = course_state(check_ins=[older, other, now])
+        assert state.last_check_in("phq9", T0) is now
+        assert state.last_check_in("phq9", T0 - MICRO) is older
+
+
+def test_the_next_close_looks_past_a_window_already_done():
+    """Rated today, the daily rating is next due by the end of tomorrow."""
+    state = course_state(check_ins=[check_in("pain", at=T0 - dt.timedelta(hours=1))])
+    plan: list[schedule.PlanRule] = [{"questionnaire": "pain", "type": "every_n_days", "days": 1}]
+    assert schedule.next_due_by(state, REGISTRY, plan, T0) == MIDNIGHT + days(2) - MICRO
 
 
 @pytest.mark.parametrize(
