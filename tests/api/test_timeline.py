@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from api.domain import timeline
 from tests.conftest import check_in_body
 
 DAY1 = dt.datetime(2026, 10, 5, 14, 0, tzinfo=dt.UTC)
@@ -467,6 +468,47 @@ def test_a_patients_courses_newest_first_and_only_theirs(
     body = client.get(f"/v1/patients/{patient.id}/courses", headers=auth(clinician)).get_json()
     assert [c["id"] for c in body["items"]] == [latest["id"], *reversed(started)]
     assert body["next_cursor"] is None
+
+
+def test_courses_begun_on_the_same_day_keep_one_order(client, auth, course_api, patient, clinician):
+    """Newest first can tie (a course ended and another begun the same day): then by id,
+    highest first, the same on every read."""
+    started = []
+    for _ in range(5):
+        course = course_api.start(patient, started_on="2026-03-02")
+        course_api.complete(course, "2026-03-02")
+        started.append(course["id"])
+    latest = course_api.start(patient, started_on="2026-03-03")
+    body = client.get(f"/v1/patients/{patient.id}/courses", headers=auth(clinician)).get_json()
+    same_day = sorted(started, key=uuid.UUID, reverse=True)
+    assert [c["id"] for c in body["items"]] == [latest["id"], *same_day]
+
+
+def test_infusions_given_by_when_given_then_planned_by_when_planned(course_api, patient):
+    """Given ones first in the order given, then planned ones by their time, and those planned
+    for the same time by id."""
+    course = course_api.start(patient)
+    given = {d: course_api.infuse(course, at(d))["id"] for d in (2, 0, 1)}
+    planned = {d: course_api.schedule(course, at(d))["id"] for d in (30, 10, 20)}
+    same_time = [course_api.schedule(course, at(40))["id"] for _ in range(5)]
+    listed = [i["id"] for i in course_api.infusions(course)]
+    assert listed == [
+        *(given[d] for d in (0, 1, 2)),
+        *(planned[d] for d in (10, 20, 30)),
+        *sorted(same_time, key=uuid.UUID),
+    ]
+
+
+def test_a_patients_timeline_holds_only_their_courses(
+    session, course_api, patient, make_patient, clinic, clinician
+):
+    neighbour = make_patient(clinic, care_team=(clinician,))
+    course_api.start(neighbour)
+    theirs = course_api.start(patient)
+    course_api.infuse(theirs, at(0))
+    found = timeline.of_patient(session, patient.id)
+    assert [str(c.id) for c in found.courses] == [theirs["id"]]
+    assert [g.number for g in found.given[uuid.UUID(theirs["id"])]] == [1]
 
 
 def test_a_course_takes_every_change_a_clinician_makes(
