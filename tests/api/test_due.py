@@ -194,6 +194,13 @@ def test_no_active_course_means_nothing_due(client, auth, patient):
     assert (body["course_id"], body["items"]) == (None, [])
 
 
+def test_due_names_the_active_course(client, auth, patient, course_api):
+    course_api.complete(course_api.start(patient, started_on="2026-09-01"), "2026-09-20")
+    active = course_api.start(patient, started_on="2026-10-01")
+    body = due(client, auth, patient, "2026-10-02T12:00:00Z")
+    assert (body["patient_id"], body["course_id"]) == (str(patient.id), active["id"])
+
+
 def test_due_is_evaluated_now_by_default(clock, client, auth, patient, course_api):
     course_api.start(patient, indications=["chronic_pain"], started_on=clock.now.date().isoformat())
     body = client.get(f"/v1/patients/{patient.id}/due", headers=auth(patient)).get_json()
