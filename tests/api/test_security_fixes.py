@@ -252,6 +252,22 @@ class TestAuditTrail:
         assert (event["actor_role"], event["outcome"]) == ("anonymous", 401)
         assert event["patient_ids"] == [str(patient.id)]
 
+    def test_a_probe_of_a_patients_record_is_recorded_for_the_patient(
+        self, client, auth, admin, patient, course_api, submit
+    ):
+        course = course_api.start(patient)
+        infusion = course_api.schedule(course, "2026-10-20T15:00:00+00:00")
+        check_in = submit(patient, check_in_body()).get_json()
+        for path, action in (
+            (f"/v1/courses/{course['id']}", "course.read"),
+            (f"/v1/infusions/{infusion['id']}", "infusion.read"),
+            (f"/v1/check-ins/{check_in['id']}", "check_in.read"),
+        ):
+            client.get(path)
+            [event] = self.events(client, auth, admin, action)
+            assert (event["actor_role"], event["outcome"]) == ("anonymous", 401), path
+            assert event["patient_ids"] == [str(patient.id)], path
+
     def test_a_probe_of_a_clinics_routes_is_recorded_for_it(self, client, auth, admin, clinic):
         client.get(f"/v1/clinics/{clinic.id}/staff")
         [event] = self.events(client, auth, admin, "staff.list")
