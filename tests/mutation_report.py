@@ -118,6 +118,32 @@ REASONS = [
     ("x_total_code", r"or 'XXXX'", "every instrument exported this way carries a note"),
     ("x_questionnaire_response", r"continue → break", "only the last item may go unanswered"),
     ("AnswerError", r"", "wording of an internal exception no client sees"),
+    (
+        "check_ins.x_clinic_of",
+        r'setdefault\((None|"XXclinicsXX"|"CLINICS"), \{\}\)',
+        "the session keeps clinics under a key nothing else reads",
+    ),
+    (
+        "check_ins.x__matching",
+        r"→ CheckIn\.patient_id == patient\.id, \)$",
+        "a check-in carries its patient's clinic (set at submission; a patient never moves)",
+    ),
+    (
+        "schedule.x_spaced",
+        r'"(XXoverdueXX|OVERDUE)"',
+        "an overdue window closed before now: a wait past now outlasts it and was skipped",
+    ),
+    (
+        "schedule.x_next_due_by",
+        r"range\(5\)",
+        "from now at most two windows in a row are done (no check-in is after now; spacing "
+        "skips none ending later than a week ahead): a fifth look finds nothing new",
+    ),
+    (
+        "schedule.x_next_due_by",
+        r"microseconds=1\) → .*microseconds=2\)",
+        "the next window begins the microsecond after one closes; one later is in it too",
+    ),
 ]
 
 
