@@ -135,9 +135,16 @@ REASONS = [
     ),
     (
         "schedule.x_next_due_by",
-        r"range\(5\)",
+        r"range\(6\)",
         "from now at most two windows in a row are done (no check-in is after now; spacing "
-        "skips none ending later than a week ahead): a fifth look finds nothing new",
+        "skips none ending later than a week ahead), each seen at most twice: a sixth look "
+        "finds nothing new",
+    ),
+    (
+        "schedule.x_next_due_by",
+        r"item\.due_by != done_by",
+        "a day past any done window finds the same next close: a daily one skipped is reported "
+        "as missed, a longer one is still open a day in",
     ),
     (
         "schedule.x_next_due_by",

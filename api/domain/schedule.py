@@ -440,12 +440,18 @@ def next_due_by(
     ends = []
     for rule in plan:
         moment = at
-        for _ in range(4):
+        done_by = None
+        # Two windows done in a row, each seen twice, then the one not done.
+        for _ in range(5):
             item = evaluate_rule(rule, state, registry, moment)
             if item is None:
                 break
             if item.status != "done":
                 ends.append(item.due_by)
                 break
-            moment = item.due_by + dt.timedelta(microseconds=1)
+            # A window before an infusion left on the schedule is still the next one for a
+            # day past its time: seen again, look past that day.
+            again = SCHEDULED_GRACE if item.due_by == done_by else dt.timedelta(0)
+            done_by = item.due_by
+            moment = item.due_by + again + dt.timedelta(microseconds=1)
     return min(ends, default=None)

@@ -567,6 +567,19 @@ def test_the_next_close_looks_past_a_window_already_done():
     assert schedule.next_due_by(state, REGISTRY, plan, T0) == MIDNIGHT + days(2) - MICRO
 
 
+def test_the_next_close_looks_past_an_infusion_left_on_the_schedule():
+    """Answered before infusion 1, which then stays unrecorded: the next close is infusion 2's,
+    not nothing (the day's grace keeps infusion 1 next for a day after its time)."""
+    state = course_state(scheduled_days=(3, 10), check_ins=[check_in("phq9", at=T0 + days(2))])
+    plan: list[schedule.PlanRule] = [{"questionnaire": "phq9", "type": "before_each_infusion"}]
+    assert schedule.next_due_by(state, REGISTRY, plan, T0 + days(2.5)) == T0 + days(10)
+    answered_twice = course_state(
+        scheduled_days=(3, 10, 17),
+        check_ins=[check_in("phq9", at=T0 + days(2)), check_in("phq9", at=T0 + days(9))],
+    )
+    assert schedule.next_due_by(answered_twice, REGISTRY, plan, T0 + days(2.5)) == T0 + days(17)
+
+
 @pytest.mark.parametrize(
     "df,published",
     # Student's t, two-sided 95 %: the table to 30 degrees of freedom, beyond it the exact
