@@ -346,3 +346,101 @@ def test_only_each_patients_current_course_counts(
     assert (body["patients_with_baseline"], body["patients_with_follow_up"]) == (1, 0)
     assert body["severity"]["baseline"] == {"mild": 1}  # 6: the current course's
     assert [row["patients"] for row in body["by_infusion"]] == [0] * 12
+    assert body["maintenance_benefit"] == {"patients": 0, "median_days_of_benefit": None}
+
+
+def scored(total: int, items: int) -> dict:
+    """Items 1 to `items` summing to `total`, each at most 3."""
+    given, left = {}, total
+    for n in range(1, items + 1):
+        given[f"i{n}"] = min(3, left)
+        left -= given[f"i{n}"]
+    return given
+
+
+def benefit_lasting(someone, course, course_api, submit, given_at: dt.datetime, days: dict):
+    """A maintenance infusion (set by the clinician) at `given_at`; per instrument, a score the
+    day before, one at least the minimal important difference better the day after, and one
+    back within it `days[key]` days after the infusion (phq9 from 15, gad7 from 18)."""
+    course_api.infuse(course, given_at.isoformat(), phase="maintenance")
+    scores = {"phq9": (15, 5, 14, 9), "gad7": (18, 6, 16, 7)}
+    for key, lasted in days.items():
+        before, better, back, items = scores[key]
+        for when, total in (
+            (given_at - dt.timedelta(days=1), before),
+            (given_at + dt.timedelta(days=1), better),
+            (given_at + dt.timedelta(days=lasted), back),
+        ):
+            submit(
+                someone, check_in_body(key, completed_at=when.isoformat(), **scored(total, items))
+            )
+
+
+@pytest.fixture
+def maintenance(clock, clinic, clinician, make_patient, course_api, submit):
+    """Two patients whose current course's PHQ-9 benefit lasted 9 and 9.5 days; the first also
+    has a GAD-7 benefit of 5 days and an earlier, completed course whose benefit lasted 3."""
+    first, second = (make_patient(clinic, care_team=(clinician,)) for _ in range(2))
+    earlier = course_api.start(first, started_on="2026-07-01")
+    july = dt.datetime(2026, 7, 3, 15, tzinfo=dt.UTC)
+    benefit_lasting(first, earlier, course_api, submit, july, {"phq9": 3})
+    course_api.complete(earlier, "2026-07-31")
+    october = dt.datetime(2026, 10, 3, 15, tzinfo=dt.UTC)
+    current = course_api.start(first, started_on="2026-10-01")
+    benefit_lasting(first, current, course_api, submit, october, {"phq9": 9, "gad7": 5})
+    other = course_api.start(second, started_on="2026-10-01")
+    benefit_lasting(second, other, course_api, submit, october, {"phq9": 9.5})
+    return first, second
+
+
+def test_the_maintenance_benefit_is_each_current_courses_on_the_instrument(
+    client, auth, clinic, admin, maintenance
+):
+    body = client.get(
+        f"/v1/clinics/{clinic.id}/outcomes?questionnaire=phq9&suppress=false", headers=auth(admin)
+    ).get_json()
+    # The median of 9 and 9.5 days, 9.25, to a tenth of a day.
+    assert body["maintenance_benefit"] == {"patients": 2, "median_days_of_benefit": 9.2}
+
+
+def test_the_score_before_each_infusion_is_the_instruments_own(
+    client, auth, clinic, admin, clinician, make_patient, course_api, submit, maintenance
+):
+    """Both PHQ-9s before the first infusion were 15 (the GAD-7 18); a third patient, whose
+    first check-in came after their first infusion, had no score before it."""
+    late = make_patient(clinic, care_team=(clinician,))
+    course = course_api.start(late, started_on="2026-10-01")
+    course_api.infuse(course, "2026-10-03T15:00:00+00:00")
+    submit(late, check_in_body(completed_at="2026-10-05T12:00:00+00:00", **scored(10, 9)))
+    body = client.get(
+        f"/v1/clinics/{clinic.id}/outcomes?questionnaire=phq9&suppress=false", headers=auth(admin)
+    ).get_json()
+    assert body["patients_with_baseline"] == 3
+    assert body["by_infusion"][0] == {"infusion_number": 1, "patients": 2, "mean_total": 15.0}
+
+
+@pytest.mark.parametrize("changes", [(0, 0), (-2, 2)], ids=["unchanged", "opposite"])
+def test_a_mean_change_of_nothing(
+    client, auth, clock, clinic, admin, clinician, make_patient, course_api, submit, changes
+):
+    """Two patients from 12: both unchanged (no spread at all), or one 2 points down and one 2
+    up (a mean of 0, spread by 2 either side)."""
+    for change in changes:
+        someone = make_patient(clinic, care_team=(clinician,))
+        course = course_api.start(someone, started_on="2026-10-01")
+        course_api.infuse(course, "2026-10-03T15:00:00+00:00")
+        for completed_at, total in (("2026-10-02", 12), ("2026-11-02", 12 + change)):
+            submit(
+                someone,
+                check_in_body(completed_at=f"{completed_at}T12:00:00+00:00", **scored(total, 9)),
+            )
+    body = client.get(
+        f"/v1/clinics/{clinic.id}/outcomes?questionnaire=phq9&suppress=false", headers=auth(admin)
+    ).get_json()
+    margin = round(t_quantile(1) * statistics.stdev(changes) / math.sqrt(2), 1)
+    assert body["mean_change"] == {
+        "patients": 2,
+        "mean": 0.0,
+        "ci95_low": -margin,
+        "ci95_high": margin,
+    }
