@@ -48,3 +48,12 @@ def test_a_cursor_without_a_position_is_refused(session, position):
             session, select(Clinic), keys=[Clinic.name, Clinic.id], limit=2, cursor=position
         )
     assert refused.value.detail == REFUSAL
+
+
+def test_a_last_page_just_full_has_no_next_cursor(session):
+    for name in ("a", "b"):
+        factories.clinic(session, name)
+    session.flush()
+    page = keyset_page(session, select(Clinic), keys=[Clinic.name, Clinic.id], limit=2, cursor=None)
+    assert [clinic.name for clinic in page.items] == ["b", "a"]
+    assert page.next_key is None

@@ -268,6 +268,28 @@ class TestPanel:
         order = [row["id"] for row in panel(client, auth, clinician, "?sort=attention")]
         assert order == [str(behind.id), str(current.id)]
 
+    @pytest.mark.parametrize("sort", ["newest", "attention"])
+    def test_a_last_page_just_full_has_no_next_cursor(
+        self, client, auth, clinic, clinician, make_patient, sort
+    ):
+        added = {str(make_patient(clinic, care_team=(clinician,)).id) for _ in range(2)}
+        body = client.get(f"/v1/patients?sort={sort}&limit=2", headers=auth(clinician)).get_json()
+        assert {row["id"] for row in body["items"]} == added
+        assert body["next_cursor"] is None
+
+    def test_a_cursor_of_the_attention_order_is_refused_newest_first(
+        self, client, auth, clinic, clinician, make_patient
+    ):
+        for _ in range(2):
+            make_patient(clinic, care_team=(clinician,))
+        first = client.get("/v1/patients?sort=attention&limit=1", headers=auth(clinician))
+        cursor = first.get_json()["next_cursor"]
+        response = client.get(
+            f"/v1/patients?sort=newest&limit=1&cursor={cursor}", headers=auth(clinician)
+        )
+        assert response.status_code == 400
+        assert response.get_json()["detail"] == "The cursor is not valid; start again without it."
+
     def test_the_attention_order_is_the_clinicians(self, client, auth, admin):
         assert client.get("/v1/patients?sort=attention", headers=auth(admin)).status_code == 403
 
@@ -382,6 +404,7 @@ class TestWhichCourse:
         course_api.complete(later, "2026-11-01")
         active = course_api.start(patient, started_on="2026-09-01")
         assert trend(client, auth, patient)["course_id"] == active["id"]
+        assert panel_row(client, auth, clinician, patient)["course_id"] == active["id"]
 
     def test_else_the_latest(self, clock, client, auth, patient, clinician, course_api):
         first = course_api.start(patient, started_on="2026-09-01")
@@ -391,6 +414,17 @@ class TestWhichCourse:
         assert trend(client, auth, patient)["course_id"] == latest["id"]
         query = f"?course_id={first['id']}"
         assert trend(client, auth, patient, query=query)["course_id"] == first["id"]
+        assert panel_row(client, auth, clinician, patient)["course_id"] == latest["id"]
+
+    def test_the_latest_to_start_whichever_was_recorded_first(
+        self, clock, client, auth, patient, clinician, course_api
+    ):
+        latest = course_api.start(patient, started_on="2026-10-01")
+        course_api.complete(latest, "2026-10-20")
+        earlier = course_api.start(patient, started_on="2026-09-01")
+        course_api.complete(earlier, "2026-09-20")
+        assert trend(client, auth, patient)["course_id"] == latest["id"]
+        assert panel_row(client, auth, clinician, patient)["course_id"] == latest["id"]
 
 
 class TestAttentionTiers:
