@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from api.models import Infusion
 from tests.conftest import NOW, check_in_body
 
 START = NOW - dt.timedelta(days=40)
@@ -537,3 +540,95 @@ class TestThePanelFollowsEveryChange:
         soon = clock.now + dt.timedelta(days=3)
         course_api.schedule(course, soon.isoformat())
         assert when(after_a_while()["next_due_by"]) == soon
+
+    def test_each_patients_own_changes_whoever_else_was_refreshed_since(
+        self, clock, client, auth, clinic, make_user, make_patient, course_api_as, submit
+    ):
+        """One clinician's panel refreshed after another patient's check-in arrived leaves
+        that patient's summary as stale as it was: the next panel showing them refreshes it."""
+        theirs, mine = make_user(clinic), make_user(clinic)
+        answered = make_patient(clinic, care_team=(theirs,))
+        quiet = make_patient(clinic, care_team=(mine,))
+        course_api_as(theirs).start(answered, started_on=START.date().isoformat())
+        submit(answered, check_in_body(completed_at=at(39), **phq9(12)))
+        clock.advance(minutes=5)
+        assert panel_row(client, auth, mine, quiet)["latest"] is None
+        assert panel_row(client, auth, theirs, answered)["latest"]["total"] == 12
+
+
+class TestThePanelCountsTheInfusionsGiven:
+    """The stored summary reads a course's infusions as its trend does: only those given."""
+
+    def test_one_scheduled_hides_none_given(
+        self, clock, client, auth, patient, clinician, course_api, course_with_history
+    ):
+        course_api.schedule(course_with_history, (NOW + dt.timedelta(days=2)).isoformat())
+        row = panel_row(client, auth, clinician, patient)
+        assert (row["baseline_total"], row["change"]["absolute"]) == (19, -11)
+
+    def test_a_cancelled_one_was_never_given(
+        self, clock, client, auth, patient, clinician, course_api, submit
+    ):
+        """Without an infusion given, the baseline is the latest check-in so far."""
+        course = course_api.start(patient, started_on=START.date().isoformat())
+        submit(patient, check_in_body(completed_at=at(-1), **phq9(15)))
+        given = course_api.infuse(course, at(0))
+        submit(patient, check_in_body(completed_at=at(2), **phq9(9)))
+        assert panel_row(client, auth, clinician, patient)["baseline_total"] == 15
+        assert course_api.patch_infusion(given, status="cancelled").status_code == 200
+        clock.advance(minutes=5)
+        row = panel_row(client, auth, clinician, patient)
+        assert (row["baseline_total"], row["change"]["absolute"]) == (9, 0)
+
+    def test_one_with_an_impossible_date_is_left_out(
+        self, clock, client, auth, session, patient, clinician, course_api, submit
+    ):
+        course = course_api.start(patient, started_on=START.date().isoformat())
+        submit(patient, check_in_body(completed_at=at(-1), **phq9(15)))
+        given = course_api.infuse(course, at(0))
+        submit(patient, check_in_body(completed_at=at(2), **phq9(9)))
+        stored = session.get(Infusion, uuid.UUID(given["id"]))
+        # As a row written before dates were checked might hold.
+        stored.administered_at = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
+        session.commit()
+        row = panel_row(client, auth, clinician, patient)
+        assert (row["baseline_total"], row["change"]["absolute"]) == (9, 0)
+
+    def test_maintenance_begins_after_the_courses_induction_count(
+        self, clock, client, auth, clinic, clinician, make_patient, course_api
+    ):
+        """A weekly PHQ-9 in maintenance only: nothing due after the second of two induction
+        infusions; after the third, the week from Monday 16 November (New York) is due."""
+        someone = make_patient(clinic, care_team=(clinician,), timezone="America/New_York")
+        weekly = {"questionnaire": "phq9", "type": "every_n_days", "days": 7}
+        course = course_api.start(
+            someone,
+            started_on="2026-11-02",
+            induction_infusions=2,
+            plan=[weekly | {"phases": ["maintenance"]}],
+        )
+        for day in ("03", "05"):
+            course_api.infuse(course, f"2026-11-{day}T10:00:00-05:00")
+        assert panel_row(client, auth, clinician, someone)["next_due_by"] is None
+        course_api.infuse(course, "2026-11-17T10:00:00-05:00")
+        clock.advance(minutes=5)
+        end_of_week = dt.datetime(2026, 11, 23, tzinfo=ZoneInfo("America/New_York"))
+        due_by = when(panel_row(client, auth, clinician, someone)["next_due_by"])
+        assert due_by == end_of_week - dt.timedelta(microseconds=1)
+
+
+def test_the_panel_and_the_trend_agree_on_the_latest_of_two_answered_at_once(
+    clock, client, auth, patient, clinician, course_api, submit
+):
+    """Two PHQ-9s with the same answering time (sent from two devices, say): whichever the
+    trend takes as the latest, the panel takes too."""
+    course_api.start(patient, started_on=START.date().isoformat())
+    for id, total in (
+        ("ffffffff-ffff-4fff-bfff-ffffffffffff", 12),
+        ("00000000-0000-4000-8000-000000000000", 5),
+    ):
+        submit(patient, check_in_body(completed_at=at(39), id=id, **phq9(total)))
+    latest = trend(client, auth, patient)["latest"]
+    row = panel_row(client, auth, clinician, patient)
+    assert row["latest"]["check_in_id"] == latest["check_in_id"]
+    assert row["latest"]["total"] == latest["total"]
