@@ -129,3 +129,31 @@ def test_a_check_in_at_the_first_instant_of_the_look_back_is_the_courses(
     body = client.get(f"/v1/patients/{patient.id}/trends/phq9", headers=auth(patient)).get_json()
     assert body["course_id"] == course["id"]
     assert [p["completed_at"] for p in body["points"]] == ["2026-10-03T05:00:00+00:00"]
+
+
+def test_the_twenty_latest_open_alerts_and_no_more(clock, client, auth, clinician, patient, submit):
+    """An endorsement of item 9 a day apart opens a new urgent alert each time."""
+    answered = []
+    for _ in range(21):
+        answered.append(submit(patient, check_in_body(i9=1)).get_json()["id"])
+        clock.advance(hours=25)
+    body = client.get(f"/v1/patients/{patient.id}/summary", headers=auth(clinician)).get_json()
+    assert [a["check_in_id"] for a in body["open_alerts"]] == answered[:0:-1]
+
+
+def test_the_reports_recent_check_ins_in_the_order_of_the_check_in_list(
+    app, session, clock, client, auth, clinician, patient, submit
+):
+    """Three PHQ-9s with the same answering time (sent from several devices, say), stored in
+    neither the order of their ids nor its reverse."""
+    for digit, version in (("5", "8"), ("f", "b"), ("0", "8")):
+        id = f"{digit * 8}-{digit * 4}-4{digit * 3}-{version}{digit * 3}-{digit * 12}"
+        submit(patient, check_in_body(completed_at=at(39), id=id, **phq9(12)))
+    listed = client.get(f"/v1/patients/{patient.id}/check-ins", headers=auth(clinician))
+    rules = app.extensions["interval.rules"]
+    found = overview.report(
+        session, rules, actor=as_clinician(clinician), patient_id=patient.id, now=NOW
+    )
+    assert [str(c.id) for c in found.recent_check_ins] == [
+        c["id"] for c in listed.get_json()["items"]
+    ]
