@@ -25,6 +25,9 @@ class BadCursor(DomainError):
     type = "bad-cursor"
     title = "Invalid cursor"
 
+    def __init__(self) -> None:
+        super().__init__("The cursor is not valid; start again without it.")
+
 
 @dataclass
 class Page:
@@ -58,7 +61,7 @@ class CursorCodec:
                 raise ValueError("shape")
             return key
         except (ValueError, UnicodeDecodeError) as exc:
-            raise BadCursor("The cursor is not valid; start again without it.") from exc
+            raise BadCursor() from exc
 
 
 def _to_json(value: Any) -> Any:
@@ -78,7 +81,7 @@ def _from_json(column: InstrumentedAttribute, value: Any) -> Any:
             return uuid.UUID(value)
         return python_type(value)
     except (TypeError, ValueError) as exc:
-        raise BadCursor("The cursor is not valid; start again without it.") from exc
+        raise BadCursor() from exc
 
 
 def keyset_page(
@@ -97,7 +100,7 @@ def keyset_page(
         try:
             after = [_from_json(column, cursor[column.key]) for column in keys]
         except KeyError as exc:
-            raise BadCursor("The cursor is not valid; start again without it.") from exc
+            raise BadCursor() from exc
         stmt = stmt.where(_after(keys, after, directions))
     order = [c.desc() if d else c.asc() for c, d in zip(keys, directions, strict=True)]
     rows = list(session.scalars(stmt.order_by(*order).limit(limit + 1)))

@@ -145,9 +145,12 @@ def list_patients(
 
 
 def _offset(cursor: dict | None) -> int:
-    offset = (cursor or {}).get("offset", 0)
+    """Where a page of the attention order starts; a cursor of another order is refused."""
+    if cursor is None:
+        return 0
+    offset = cursor.get("offset")
     if not isinstance(offset, int) or offset < 0:
-        raise BadCursor("The cursor is not valid; start again without it.")
+        raise BadCursor()
     return offset
 
 
@@ -158,7 +161,7 @@ def _after_cursor(stmt: Select, cursor: dict | None) -> Select:
         created_at = dt.datetime.fromisoformat(cursor["created_at"])
         patient_id = uuid.UUID(cursor["id"])
     except (KeyError, TypeError, ValueError) as error:
-        raise BadCursor("The cursor is not valid; start again without it.") from error
+        raise BadCursor() from error
     return stmt.where(
         or_(
             Patient.created_at < created_at,

@@ -293,6 +293,19 @@ class TestPanel:
         assert response.status_code == 400
         assert response.get_json()["detail"] == "The cursor is not valid; start again without it."
 
+    def test_a_cursor_of_the_newest_first_order_is_refused_by_attention(
+        self, client, auth, clinic, clinician, make_patient
+    ):
+        for _ in range(2):
+            make_patient(clinic, care_team=(clinician,))
+        first = client.get("/v1/patients?sort=newest&limit=1", headers=auth(clinician))
+        cursor = first.get_json()["next_cursor"]
+        response = client.get(
+            f"/v1/patients?sort=attention&limit=1&cursor={cursor}", headers=auth(clinician)
+        )
+        assert response.status_code == 400
+        assert response.get_json()["detail"] == "The cursor is not valid; start again without it."
+
     def test_the_attention_order_is_the_clinicians(self, client, auth, admin):
         assert client.get("/v1/patients?sort=attention", headers=auth(admin)).status_code == 403
 
