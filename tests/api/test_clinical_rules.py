@@ -150,6 +150,50 @@ class TestSustainedPain:
         self.rate(submit, patient, 1, 10)
         assert kinds(client, auth, clinician) == []
 
+    def test_another_patients_ratings_do_not_count(
+        self, client, auth, pain_course, patient, submit, clinician, make_patient, clinic
+    ):
+        other = make_patient(clinic, care_team=(clinician,))
+        for day in (1, 2):
+            self.rate(submit, other, day, 9)
+        self.rate(submit, patient, 3, 5)
+        assert kinds(client, auth, clinician) == []
+
+    def test_another_instruments_totals_do_not_count(
+        self, client, auth, pain_course, patient, submit, clinician
+    ):
+        for day in (1, 2):
+            submit(patient, check_in_body(completed_at=at(day), **PHQ9_8))
+        self.rate(submit, patient, 3, 5)
+        assert kinds(client, auth, clinician) == []
+
+    def test_ratings_entered_in_error_do_not_count(
+        self, client, auth, pain_course, patient, submit, clinician
+    ):
+        for day in (1, 2):
+            wrong = submit(patient, check_in_body("pain", completed_at=at(day), i1=8)).get_json()
+            client.post(
+                f"/v1/check-ins/{wrong['id']}/entered-in-error",
+                json={"reason": "Rated the wrong day"},
+                headers=auth(clinician),
+            )
+        self.rate(submit, patient, 3, 5)
+        assert kinds(client, auth, clinician) == []
+
+    def test_the_latest_ratings_are_the_latest_completed_whatever_their_ids(
+        self, client, auth, course_api, patient, submit, clinician
+    ):
+        # The ratings before the course sort last by time and first by id.
+        course = course_api.start(patient, indications=["chronic_pain"])
+        for n, day in enumerate((-3, -2, -1), start=1):
+            high = f"ffffffff-ffff-4fff-bfff-fffffffffff{n}"
+            submit(patient, check_in_body("pain", completed_at=at(day), id=high, i1=3))
+        course_api.infuse(course, at(0))
+        for n, day in enumerate((1, 2, 3), start=1):
+            low = f"00000000-0000-4000-8000-00000000000{n}"
+            submit(patient, check_in_body("pain", completed_at=at(day), id=low, i1=5))
+        assert kinds(client, auth, clinician) == [("reliable_deterioration", "high")]
+
     def test_pain_definition_has_no_reliable_change_threshold(self, client):
         change = client.get("/v1/questionnaires/pain").get_json()["change"]
         assert change["reliable_change"] is None
@@ -347,6 +391,15 @@ class TestInbox:
         [alert] = inbox(client, auth, clinician)
         assert alert["answer"] == {"item": "9", "value": 2, "label": "More than half the days"}
         assert alert["occurrences"][0]["answer"]["value"] == 2
+
+    def test_a_severe_symptoms_alert_shows_no_item_answer(
+        self, client, auth, submit, patient, clinician
+    ):
+        submit(patient, check_in_body(**PHQ9_15, i6=3, i9=2))  # 20, item 9 endorsed
+        alerts = {a["kind"]: a for a in inbox(client, auth, clinician)}
+        assert alerts["suicidal_ideation"]["answer"]["value"] == 2
+        assert alerts["severe_symptoms"]["answer"] is None
+        assert alerts["severe_symptoms"]["occurrences"][0]["answer"] is None
 
     def test_a_merged_alert_shows_the_highest_answer(
         self, client, auth, submit, patient, clinician

@@ -132,6 +132,21 @@ class TestSustainedPain:
         late = check_in("pain", 9, at=T0 - dt.timedelta(hours=1))
         assert not self.fires(recent, newest=late)
 
+    def test_a_rating_at_the_very_instant_of_the_baseline_is_not_after_it(self):
+        base = baseline(3)
+        twin = check_in("pain", 9, at=base.check_in.completed_at)
+        recent = [*self.ratings((1, 5), (2, 5)), twin]
+        assert not alerts.deteriorated(REGISTRY["pain"], recent[0], base, recent)
+
+
+def test_an_instrument_without_a_deterioration_rule_never_deteriorates():
+    raw = copy.deepcopy(REGISTRY["gad7"].raw)
+    raw["change"]["reliable_change"] = None
+    definition = parse(raw)
+    later = check_in("gad7", 14, at=T0 + dt.timedelta(days=3))
+    found = alerts.triggered(definition, later, baseline(0), [later])
+    assert [t.kind for t in found] == []
+
 
 class TestWindows:
     START, END = T0, T0 + dt.timedelta(hours=48)
