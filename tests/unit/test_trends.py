@@ -3,12 +3,15 @@ instrument, change, durability per infusion, and each signal firing and not at i
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import datetime as dt
 import uuid
 
 import pytest
 
 from api.domain import trends
+from api.domain.questionnaires import Definition, parse
 from api.domain.registry import load_registry
 from api.domain.timeline import Baseline, Context, GivenInfusion
 from api.models import CheckIn, Course
@@ -147,10 +150,22 @@ class TestDaysOfBenefit:
     def test_still_improved_when_the_next_infusion_comes_first(self):
         found = benefit([(-1, 20), (2, 12), (9, 15)])
         assert (found.days_of_benefit, found.still_improved) == (None, True)
+        assert (found.before, found.best_after, found.last_after, found.days_observed) == (
+            20,
+            12,
+            15,
+            9.0,
+        )
 
     def test_no_improvement_of_the_mcid_is_no_measurable_benefit(self):
         found = benefit([(-1, 20), (2, 17), (5, 16)])
         assert (found.days_of_benefit, found.still_improved) == (None, False)
+        assert (found.before, found.best_after, found.last_after, found.days_observed) == (
+            20,
+            16,
+            16,
+            5.0,
+        )
 
     def test_a_late_improvement_starts_the_benefit(self):
         found = benefit([(-1, 20), (1, 18), (3, 14), (7, 17)])
@@ -165,10 +180,27 @@ class TestDaysOfBenefit:
     def test_no_score_before_the_infusion(self):
         found = benefit([(2, 12), (5, 14)])
         assert (found.before, found.days_of_benefit, found.still_improved) == (None, None, None)
+        assert (found.best_after, found.last_after, found.days_observed) == (12, 14, 5.0)
 
     def test_no_score_after_the_infusion(self):
         found = benefit([(-1, 20)])
         assert (found.before, found.best_after, found.days_of_benefit) == (20, None, None)
+
+
+class TestBenefitsOfACourse:
+    def test_each_infusion_has_the_scores_up_to_the_next_one(self):
+        found = trend_of([(-1, 20), (2, 12), (11, 19)], (0, 10))
+        assert [(b.before, b.best_after, b.last_after) for b in found.by_infusion] == [
+            (20, 12, 12),
+            (12, 19, 19),
+        ]
+
+    def test_an_infusions_phase_follows_its_override(self):
+        first, second = given(0, 2)
+        second = dataclasses.replace(second, phase_override="maintenance")
+        check_ins = [check_in(20, -1), check_in(12, 3)]
+        found = trends.build(REGISTRY["phq9"], course(6), check_ins, [first, second], GRACE)
+        assert [i.phase for i in found.infusions] == ["induction", "maintenance"]
 
 
 class TestDurability:
@@ -310,6 +342,12 @@ class TestWaning:
     def test_not_in_induction(self):
         assert "waning" not in kinds(trend_of([(-1, 20), (11, 6), (14, 11)], (0, 5, 10)))
 
+    def test_a_score_filled_in_the_chair_is_not_since_the_infusion(self):
+        # 10 minutes after infusion 3 began, within the in-chair grace: before it, not its best.
+        in_chair = 10 + 10 / (24 * 60)
+        found = trend_of([(-1, 20), (in_chair, 6), (11, 10), (14, 11)], (0, 5, 10), induction=2)
+        assert kinds(found) == []
+
     # Pain: daily ratings swing, so its sustained rule applies (3 ratings, 3 days, 2 points).
     def test_one_pain_rating_is_not_waning(self):
         found = trend_of([(-1, 9), (11, 3), (12, 5)], (0, 5, 10), key="pain", induction=2)
@@ -353,6 +391,19 @@ def test_phases_are_summarised_in_order():
     ]
 
 
+def test_phase_means_are_to_one_decimal():
+    found = trend_of([(-1, 20), (1, 14), (2, 12), (3, 11)], (0,))
+    assert [(p.phase, p.mean) for p in found.phases] == [("baseline", 20.0), ("induction", 12.3)]
+
+
+def test_a_window_includes_its_start_and_not_its_end():
+    check_ins = [check_in(20, -1), check_in(12, 5), check_in(10, 9)]
+    since = trends.build(REGISTRY["phq9"], course(), check_ins, given(0), GRACE, since=at(5))
+    until = trends.build(REGISTRY["phq9"], course(), check_ins, given(0), GRACE, until=at(9))
+    assert [p.check_in.total for p in since.points] == [12, 10]
+    assert [p.check_in.total for p in until.points] == [20, 12]
+
+
 def test_a_window_that_ends_before_the_baseline_has_no_change_or_status():
     check_ins = [check_in(8, -25), check_in(20, -1), check_in(9, 5)]
     found = trends.build(REGISTRY["phq9"], course(), check_ins, given(0), GRACE, until=at(-10))
@@ -364,3 +415,36 @@ def test_a_baseline_and_no_more_gives_no_change():
     found = trend_of([(-1, 20)], (0,))
     assert found.change == trends.Change(0, 0.0)
     assert isinstance(found.baseline, Baseline) and found.latest is found.baseline.check_in
+
+
+def without_min_baseline(key: str, **response) -> Definition:
+    """The instrument's definition with a response rule that sets no minimum baseline."""
+    raw = copy.deepcopy(REGISTRY[key].raw)
+    raw["change"]["response"].pop("min_baseline")
+    raw["change"]["response"].update(response)
+    return parse(raw)
+
+
+class TestAResponseRuleWithoutAMinimumBaseline:
+    def test_it_applies_from_any_baseline_and_a_baseline_of_0_never_responds(self):
+        definition = without_min_baseline("pain")  # 30 % reduction
+        assert trends.responds(definition, 0, 0) is False
+        assert trends.responds(definition, 1, 0) is True
+        assert trends.responds(definition, 1, 1) is False
+
+    def test_the_percent_is_exact(self):
+        # 50 points of 101 is 49.5 %: not a 50 % reduction; 50 of 100 is.
+        definition = without_min_baseline("pain", percent=50)
+        assert trends.responds(definition, 101, 51) is False
+        assert trends.responds(definition, 100, 50) is True
+
+    def test_the_early_signal_applies_from_any_baseline_above_0(self):
+        definition = without_min_baseline("phq9")
+        infusions = given(0, 2, 4, 7)
+
+        def early(base: int) -> list[str]:
+            check_ins = [check_in(base, -1), check_in(base, 7.5)]
+            return kinds(trends.build(definition, course(), check_ins, infusions, GRACE))
+
+        assert early(9) == ["early_non_improvement"]
+        assert early(0) == []
