@@ -141,6 +141,11 @@ def test_a_clinic_sets_its_own_words_for_both(client, auth, admin, clinic, patie
         },
     )
     assert updated.status_code == 200
+    for shown in (updated, client.get(f"/v1/clinics/{clinic.id}", headers=auth(admin))):
+        body = shown.get_json()
+        assert (body["crisis_message"], body["crisis_message_not_sent"]) == (sent, unsent)
+        assert body["crisis_resources"] == resources
+        assert body["uses_default_crisis_information"] is False
     assert submit(patient, check_in_body(i9=1)).get_json()["safety"] == {
         "answers_sent": True,
         "message": sent,

@@ -10,8 +10,9 @@ import uuid
 
 from sqlalchemy import select
 
+from api.domain import identity
 from api.domain.identity import BAD_CODE
-from api.models import CareTeamMember, EnrollmentCode, Patient, RefreshFamily, User
+from api.models import CareTeamMember, Clinic, EnrollmentCode, Patient, RefreshFamily, User
 from api.ratelimit import RateLimits
 from tests.conftest import PASSWORD, check_in_body
 
@@ -110,6 +111,21 @@ class TestAccountsAsWritten:
         assert (refused.status_code, refused.get_json()["detail"]) == (401, BAD_CODE)
         assert enroll(client, code, "dr.new@example.test").status_code == 201
         assert login(client, "dr.new@example.test", NEW_PASSWORD).status_code == 200
+
+    def test_a_clinic_and_its_first_admin_are_dated_when_created(self, app, session):
+        created_at = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)
+        clinic, admin = identity.create_clinic(
+            session,
+            app.extensions["interval.identity"],
+            name="Lakeside",
+            admin_email="Admin@Lakeside.test",
+            admin_password=NEW_PASSWORD,
+            now=created_at,
+        )
+        session.commit()
+        session.expire_all()
+        assert session.get(Clinic, clinic.id).created_at == created_at
+        assert session.get(User, admin.id).created_at == created_at
 
     def test_a_bad_code_is_refused_in_the_same_words(self, client):
         refused = enroll(client, "AAAA-BBBB-CCCC", "who@example.test")
@@ -292,6 +308,36 @@ class TestStaffStatus:
         assert (
             enroll(client, second["enrollment"]["code"], "second@example.test").status_code == 201
         )
+
+    def test_a_redeemed_code_keeps_the_time_it_was_used(
+        self, client, auth, admin, clinic, session, clock
+    ):
+        invited = self.invite(client, auth, admin, clinic, "dr.new@example.test")
+        clock.advance(hours=1)
+        redeemed_at = clock.now
+        code = invited["enrollment"]["code"]
+        assert enroll(client, code, "dr.new@example.test").status_code == 201
+        clock.advance(hours=1)
+        assert self.staff(client, auth, admin, clinic, invited["user_id"], False).status_code == 200
+        session.expire_all()
+        stored = session.scalars(
+            select(EnrollmentCode).where(EnrollmentCode.user_id == uuid.UUID(invited["user_id"]))
+        ).one()
+        assert stored.used_at == redeemed_at
+
+    def test_an_email_a_patient_of_the_clinic_signs_in_with_is_not_on_the_staff(
+        self, client, auth, admin, clinic, patient, session
+    ):
+        email = session.get(User, patient.user_id).email
+        invited = client.post(
+            f"/v1/clinics/{clinic.id}/staff",
+            json={"email": email, "display_name": "Dr. Same", "role": "clinician"},
+            headers=auth(admin),
+        )
+        assert invited.status_code == 201
+        # Invited like any other address; its code will not redeem, as the address is taken.
+        refused = enroll(client, invited.get_json()["enrollment"]["code"], email)
+        assert (refused.status_code, refused.get_json()["detail"]) == (401, BAD_CODE)
 
     def test_an_invitation_records_who_sent_it(self, client, auth, admin, clinic, session):
         invited = self.invite(client, auth, admin, clinic, "new@example.test")

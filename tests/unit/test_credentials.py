@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from api.domain.credentials import Passwords, new_enrollment_code, normalize_code
+from api.domain.errors import Invalid
+from api.domain.identity import check_password_strength
 from api.domain.pagination import BadCursor, CursorCodec
 
 passwords = Passwords(time_cost=2, memory_kib=19456, parallelism=1)
@@ -27,6 +29,17 @@ def test_needs_rehash_when_parameters_change():
     stronger = Passwords(time_cost=3, memory_kib=65536, parallelism=4)
     assert stronger.needs_rehash(passwords.hash("a long password"))
     assert not passwords.needs_rehash(passwords.hash("a long password"))
+
+
+def test_the_domain_refuses_a_short_password_itself_naming_the_field():
+    """The request schemas refuse a short password first; the domain stands alone."""
+    with pytest.raises(Invalid) as refused:
+        check_password_strength("nine char")
+    assert (refused.value.detail, refused.value.errors) == (
+        "The password is too short.",
+        {"password": ["Use at least 10 characters."]},
+    )
+    check_password_strength("ten chars!")
 
 
 def test_enrollment_codes_are_random_and_readable():
