@@ -21,6 +21,9 @@ from tests.conftest import check_in_body
 pytestmark = pytest.mark.module_transaction
 
 KEYS = ["gad7", "pain", "pcl5", "phq9"]
+# Ids that sort before and after any other.
+LOW_ID = "00000000-0000-4000-8000-000000000001"
+HIGH_ID = "ffffffff-ffff-4fff-bfff-ffffffffffff"
 
 
 def fhir_get(client, path: str, headers: dict | None = None):
@@ -295,6 +298,8 @@ def test_an_infusion_cancelled_after_it_was_recorded_is_retracted(
     procedures = {p["id"]: p for p in resources(body, "Procedure")}
     assert procedures[first["id"]]["status"] == "entered-in-error"
     assert procedures[second["id"]]["status"] == "completed"
+    # The retracted one has no number any more: its notes are the clinician's details alone.
+    assert [note["text"] for note in procedures[first["id"]]["note"]] == ["Dose 0.5 mg/kg"]
     # Its neighbour is renumbered, and the next export (whatever `_since`) says so.
     assert procedures[second["id"]]["note"][0]["text"] == "Infusion 1 (induction)"
 
@@ -412,14 +417,20 @@ def test_since_is_inclusive_and_takes_corrections_too(
 def test_entries_run_in_the_order_things_happened(
     client, auth, submit, patient, clinician, course_api
 ):
-    later = submit(patient, check_in_body(completed_at="2026-11-19T09:00:00Z", i1=1)).get_json()
-    first = submit(patient, check_in_body(completed_at="2026-11-18T09:00:00Z", i1=2)).get_json()
+    # Recorded, and named, against the order of time throughout.
+    later = submit(
+        patient, check_in_body(completed_at="2026-11-19T09:00:00Z", id=LOW_ID, i1=1)
+    ).get_json()
+    first = submit(
+        patient, check_in_body(completed_at="2026-11-18T09:00:00Z", id=HIGH_ID, i1=2)
+    ).get_json()
+    later_course = course_api.start(patient, started_on="2026-09-01")
+    course_api.infuse(later_course, "2026-09-02T15:00:00Z")
+    course_api.complete(later_course, "2026-10-01")
     earlier_course = course_api.start(patient, started_on="2026-06-01")
     course_api.infuse(earlier_course, "2026-06-10T15:00:00Z")
     course_api.infuse(earlier_course, "2026-06-03T15:00:00Z")  # recorded after the one above
     course_api.complete(earlier_course, "2026-07-01")
-    current = course_api.start(patient, started_on="2026-11-01")
-    course_api.infuse(current, "2026-11-02T15:00:00Z")
     body = fhir_get(client, f"/v1/patients/{patient.id}/fhir", auth(clinician))
     assert [r["id"] for r in resources(body, "QuestionnaireResponse")] == [first["id"], later["id"]]
     performed = [
@@ -429,5 +440,42 @@ def test_entries_run_in_the_order_things_happened(
     assert [dt.datetime.fromisoformat(p).date().isoformat() for p in performed] == [
         "2026-06-03",
         "2026-06-10",
-        "2026-11-02",
+        "2026-09-02",
     ]
+
+
+def test_a_courses_infusions_run_in_the_order_given_whatever_their_ids(
+    client, auth, patient, clinician, course_api, session
+):
+    course = course_api.start(patient, started_on="2026-10-01")
+    for infusion_id, day in ((HIGH_ID, 2), (LOW_ID, 5)):
+        given_at = dt.datetime(2026, 10, day, 14, 0, tzinfo=dt.UTC)
+        session.add(
+            Infusion(
+                id=uuid.UUID(infusion_id),
+                clinic_id=patient.clinic_id,
+                course_id=uuid.UUID(course["id"]),
+                patient_id=patient.id,
+                status="completed",
+                administered_at=given_at,
+                dose_mg_per_kg=0.5,
+                created_at=given_at,
+                created_by=clinician.id,
+                updated_at=given_at,
+                version=1,
+            )
+        )
+    session.commit()
+    body = fhir_get(client, f"/v1/patients/{patient.id}/fhir", auth(clinician))
+    assert [p["id"] for p in resources(body, "Procedure")] == [HIGH_ID, LOW_ID]
+
+
+def test_an_infusion_cancelled_before_it_was_given_is_not_exported(
+    client, auth, patient, clinician, course_api
+):
+    course = course_api.start(patient)
+    given = course_api.infuse(course, "2026-10-02T14:00:00Z")
+    planned = course_api.schedule(course, "2026-12-20T14:00:00Z")
+    assert course_api.patch_infusion(planned, status="cancelled").status_code == 200
+    body = fhir_get(client, f"/v1/patients/{patient.id}/fhir", auth(clinician))
+    assert [p["id"] for p in resources(body, "Procedure")] == [given["id"]]
