@@ -58,8 +58,46 @@ class TestPatientsAsWritten:
         body = again.get_json()
         assert body["detail"] == "A patient with this MRN already exists."
         assert body["errors"] == {"mrn": ["In use."]}
+        assert create_patient(client, auth, clinician, mrn="RK-2").status_code == 201
         elsewhere = make_user(make_clinic("Another clinic"), "clinician")
         assert create_patient(client, auth, elsewhere, mrn="RK-1").status_code == 201
+
+    def test_a_patient_shows_their_care_team_by_name(
+        self, client, auth, clinic, make_user, session, password_hash
+    ):
+        # Joined, and named, against the order of their names.
+        zed, amy = (
+            User(
+                id=uuid.UUID(user_id),
+                clinic_id=clinic.id,
+                email=f"{name.split()[0].lower()}@example.test",
+                display_name=name,
+                role="clinician",
+                password_hash=password_hash,
+                is_active=True,
+                created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+            )
+            for user_id, name in (
+                ("00000000-0000-4000-8000-000000000001", "Zed Okafor"),
+                ("ffffffff-ffff-4fff-bfff-ffffffffffff", "Amy Chen"),
+            )
+        )
+        session.add_all([zed, amy])
+        session.commit()
+        make_user(clinic, "clinician", display_name="Bo Park")  # not on the team
+        created = create_patient(client, auth, zed).get_json()
+        added = client.post(
+            f"/v1/patients/{created['id']}/care-team",
+            json={"user_id": str(amy.id)},
+            headers=auth(zed),
+        )
+        assert added.status_code == 204
+        read = client.get(f"/v1/patients/{created['id']}", headers=auth(amy)).get_json()
+        assert read["care_team"] == [
+            {"user_id": str(amy.id), "display_name": "Amy Chen"},
+            {"user_id": str(zed.id), "display_name": "Zed Okafor"},
+        ]
+        assert created["care_team"] == [{"user_id": str(zed.id), "display_name": "Zed Okafor"}]
 
     def test_a_care_team_member_records_who_added_them_and_when(
         self, client, auth, clinician, admin, patient, make_user, clinic, session, clock
