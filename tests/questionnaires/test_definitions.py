@@ -138,6 +138,12 @@ def test_pcl5_loinc_is_marked_as_another_recall_period():
     assert REGISTRY.get("pcl5").loinc["matches_recall_period"] is False
 
 
+def test_an_item_is_found_by_its_id_and_an_unknown_id_finds_none():
+    phq9 = REGISTRY["phq9"]
+    assert phq9.item("9").text == phq9.items[8].text
+    assert phq9.item("11") is None
+
+
 def test_only_phq9_item_9_is_a_safety_flag():
     safety = [(d.key, f.key, f.rule) for d in REGISTRY.all() for f in d.flags if f.safety]
     assert safety == [

@@ -84,6 +84,16 @@ EXACT = [
         )
         for n in (0, "3")
     ],
+    (
+        "phq9",
+        lambda d: d["alerts"][0]["when"].update(flag="nope"),
+        "alert suicidal_ideation names unknown flag 'nope'",
+    ),
+    (
+        "phq9",
+        lambda d: d["examples"][0]["answers"].update({"1": 7}),
+        "example 'no symptoms': {'answers.1': ['Must be one of [0, 1, 2, 3].']}",
+    ),
 ]
 
 
@@ -95,6 +105,17 @@ def test_a_refusal_says_exactly_what_is_wrong(tmp_path, key, change, message):
     with pytest.raises(QuestionnaireError) as refused:
         load_registry(tmp_path)
     assert str(refused.value) == f"{key}.yaml: {message}"
+
+
+def test_one_is_the_least_interval_and_the_least_count_of_ratings(tmp_path):
+    broken(tmp_path, "phq9", lambda d: d["measurement"].update(minimum_interval_days=1))
+    broken_too = tmp_path / "pain.yaml"
+    data = yaml.safe_load(broken_too.read_text())
+    data["change"]["sustained_deterioration"].update(ratings=1)
+    broken_too.write_text(yaml.safe_dump(data, allow_unicode=True))
+    registry = load_registry(tmp_path)
+    assert registry["phq9"].minimum_interval_days == 1
+    assert registry["pain"].change["sustained_deterioration"]["ratings"] == 1
 
 
 def test_a_file_that_is_not_a_mapping_is_refused(tmp_path):
@@ -145,8 +166,9 @@ def test_service_refuses_to_start(tmp_path):
 
 def test_unreadable_yaml_is_named(tmp_path):
     (tmp_path / "bad.yaml").write_text("key: [unclosed")
-    with pytest.raises(QuestionnaireError, match=r"bad\.yaml"):
+    with pytest.raises(QuestionnaireError) as refused:
         load_registry(tmp_path)
+    assert str(refused.value).startswith("bad.yaml: ParserError: ")
 
 
 def test_an_empty_directory_is_refused(tmp_path):

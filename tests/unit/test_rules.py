@@ -382,6 +382,8 @@ class TestLooseEndorsement:
             ("x", None),
             (None, None),
             (float("nan"), None),
+            ("nan", None),
+            (" inf ", None),
             ([1], None),
         ],
     )
