@@ -45,13 +45,40 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def pytest_collection_modifyitems(config, items):
-    """Races and guards that only PostgreSQL can show run there and are skipped on SQLite."""
+    """Races and guards that only PostgreSQL can show run there and are skipped on SQLite.
+    Under `make mutate`, a mutant's tests run module by module, quickest modules first."""
+    if "MUTANT_UNDER_TEST" in os.environ:
+        items[:] = quickest_modules_first(items)
     if POSTGRES:
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (set TEST_DATABASE_URL)")
     for item in items:
         if "postgres_only" in item.keywords:
             item.add_marker(skip)
+
+
+def quickest_modules_first(items: list) -> list:
+    """mutmut hands a mutant's tests over in no particular order, so modules interleave (their
+    shared data, such as the demo clinic, is built again at every switch) and a slow test may
+    run before the quick one that fails. Each module's tests in the order written, the modules
+    by the mean time of their tests in mutmut's own record (unit tests first without one)."""
+    from mutmut.state import state  # only under `make mutate`
+
+    took = state().duration_by_test
+    modules: dict[str, list] = {}
+    for item in items:
+        modules.setdefault(item.location[0], []).append(item)
+
+    def mean_time(path: str) -> tuple[float, bool, str]:
+        tests = modules[path]
+        mean = sum(took.get(t.nodeid, 0.0) for t in tests) / len(tests)
+        return mean, not path.startswith("tests/unit/"), path
+
+    return [
+        item
+        for path in sorted(modules, key=mean_time)
+        for item in sorted(modules[path], key=lambda t: t.location[1])
+    ]
 
 
 def app_config(database_url: str, instance_dir: str, **overrides) -> dict:
