@@ -30,6 +30,7 @@ def statuses() -> dict[str, str]:
 UNREAD_COLUMN = (
     "stored in the read model; no reader takes it from there yet (trends compute it live)"
 )
+TIE = "a tie-break between rows of the same instant; either order is right"
 EXTRA_REFRESH = "more patients refreshed than needed: the same summaries, more work"
 # (function name contains, change matches, reason): the first that fits a survivor explains it.
 REASONS = [
@@ -40,7 +41,7 @@ REASONS = [
         r"^(id=uuid\.uuid4\(\),|created_at=now,|added_at=now,|is_active=False,)( →|$)",
         "the model's column default gives the same value",
     ),
-    ("", r"\.join\(\w+, (None)?\)", "SQLAlchemy infers the same join from the foreign key"),
+    ("", r"\.(outer)?join\(\w+, (None)?\)", "SQLAlchemy infers the same join from the foreign key"),
     ("", r"log\.(exception|info|warning)\(", "a log message's wording"),
     ("", r"Retry-After", "header names are case-insensitive"),
     ("", r"strict=True\)", "the two lists have the same length by construction"),
@@ -48,7 +49,8 @@ REASONS = [
     ("", r"count\(case\(.*, 1\)\)\),? → .*, 2\)\)\)", "count() ignores the value counted"),
     (
         "x_refresh",
-        r"claimed|RefreshFailed\(user=user, reuse=True\)|used_at\.is_\(None\)",
+        r"claimed|RefreshFailed\(user=user, reuse=True\)|used_at\.is_\(None\)|"
+        r"XXreuse_detectedXX|REUSE_DETECTED",
         "the second half of a refresh race, which only PostgreSQL runs (test_concurrency.py)",
     ),
     ("new_enrollment_code", r"range\(13\)", "only the first twelve characters are grouped"),
@@ -61,7 +63,11 @@ REASONS = [
         "base64url has no '.', and Python ignores excess padding",
     ),
     ("t_quantile", r"17 \* z\*\*3|4 \* z\)", "below the expansion's own error (0.0001)"),
-    ("_by_infusion", r"<= 13|< 12", "rows past the twelfth are read and not shown"),
+    (
+        "_by_infusion",
+        r"<= 13|< 12|is_not\(None\), \)$",
+        "rows past the twelfth are read and not shown",
+    ),
     ("load_timeline", r"order_by\(None\)", "the patient and time index returns them in order"),
     (
         "load_timeline",
@@ -118,6 +124,92 @@ REASONS = [
     ("x_total_code", r"or 'XXXX'", "every instrument exported this way carries a note"),
     ("x_questionnaire_response", r"continue → break", "only the last item may go unanswered"),
     ("AnswerError", r"", "wording of an internal exception no client sees"),
+    (
+        "",
+        r"\.limit\(limit \+ 1\)\)*( →|$).*\.limit\((None|limit \+ 2)\)",
+        "reads more rows than a page and trims them: the same page and cursor",
+    ),
+    (
+        "CursorCodecǁ__init__",
+        r"cursor:",
+        "any label keeps the cursors' key apart from the secret's other uses",
+    ),
+    (
+        "panel.x__records",
+        r"if \(state\) or True",
+        "a clinician's patients are all refreshed first: each has a stored summary",
+    ),
+    (
+        "panel.x_attention_order",
+        r"signal_count, None\)",
+        "NULL > 0 is not true either: no row and no signals fall in the same tier",
+    ),
+    ("progress.x_refresh_stale", r"^return 0 → return 1$", "no caller reads how many were"),
+    (
+        "progress.x_load",
+        r"→ (\.where\(CheckIn\.status == \"final\"\)|"
+        r"Infusion\.status != \"cancelled\", plausible_dates\(\))$",
+        "reads every patient's rows and uses only those of the patients refreshed",
+    ),
+    ("progress.x_load", r"Infusion\.scheduled_for, \)$", TIE),
+    ("overview.x_open_alerts", r"Alert\.id\.desc\(\)\) → ", TIE),
+    ("recent_check_ins", r"completed_at\.desc\(\), \)", TIE),
+    ("fhir.x_load", r"order_by\((CheckIn\.completed_at|Infusion\.administered_at), \)", TIE),
+    ("trends.x_load", r"order_by\(CheckIn\.completed_at, \)", TIE),
+    ("choose_course", r"starts_at\.desc\(\), \)", TIE),
+    (
+        "_by_infusion",
+        r"func\.count\(None\)",
+        "count(*) here: one row per patient at each infusion number",
+    ),
+    (
+        "outcomes.x__cohort",
+        r"^PatientProgress\.patient_id == CourseProgress\.patient_id,$",
+        "a course belongs to one patient: the course join alone matches the same rows",
+    ),
+    (
+        "outcomes.x__cohort",
+        r"baseline_check_in_id\.is_not\(None\)",
+        "every instrument answered in a course has a baseline",
+    ),
+    (
+        "list_alerts",
+        r"descending=\[False, True, False\]",
+        "the id orders only alerts of one rank that arrived together",
+    ),
+    (
+        "recent_check_ins",
+        r"\.limit\(None\)",
+        "more ratings read than needed: the comparison trims to the count again",
+    ),
+    (
+        "benefits_of",
+        r"→ end = None|\(following\) and False|None, window, grace\)",
+        "the window and benefit_of each stop at the next infusion; either alone suffices",
+    ),
+    ("benefits_of", r"start - 2", "one more score before the infusion: only the last one counts"),
+    (
+        "early_non_improvement",
+        r"not points and not infusions",
+        "a baseline implies points; with no infusion no point is in induction",
+    ),
+    ("item_observation", r'item\.loinc or "XXXX"', "only items with a LOINC code are exported"),
+    (
+        "_invited_staff",
+        r"is not None and user\.password_hash",
+        "enrolment refuses an address with a password first, and deactivation cancels codes",
+    ),
+    (
+        "_new_patient_account",
+        r"Unauthorized\(None\)",
+        "a patient with an account holds no live code; the other branch is a race only "
+        "PostgreSQL shows",
+    ),
+    (
+        "trends.x_load",
+        r"CourseData\(patient, None,",
+        "no caller reads CourseData.course; each passes its own course",
+    ),
     (
         "check_ins.x_clinic_of",
         r'setdefault\((None|"XXclinicsXX"|"CLINICS"), \{\}\)',
