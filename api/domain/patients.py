@@ -98,7 +98,7 @@ def care_team(session: Session, patient_ids: list[uuid.UUID]) -> dict[uuid.UUID,
         select(CareTeamMember.patient_id, User)
         .join(User, User.id == CareTeamMember.user_id)
         .where(CareTeamMember.patient_id.in_(patient_ids))
-        .order_by(User.display_name)
+        .order_by(User.display_name, User.id)
     )
     for patient_id, user in rows:
         members[patient_id].append(user)

@@ -377,7 +377,7 @@ def early_non_improvement(
     latest = points[-1]
     base = baseline.check_in.total
     # Below the response rule's minimum baseline (PHQ-9, GAD-7: 10) there is little to improve.
-    minimum = definition.change.get("response", {}).get("min_baseline", 1)
+    minimum = (definition.change.get("response") or {}).get("min_baseline", 1)
     if (
         latest.check_in.id == baseline.check_in.id
         or latest.context.phase != "induction"

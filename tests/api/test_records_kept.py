@@ -32,6 +32,27 @@ def login(client, email: str, password: str):
     return client.post("/v1/auth/login", json={"email": email, "password": password})
 
 
+LOW_ID = "00000000-0000-4000-8000-000000000001"
+HIGH_ID = "ffffffff-ffff-4fff-bfff-ffffffffffff"
+
+
+def clinician_with_id(session, clinic, user_id: str, name: str, password_hash: str) -> User:
+    """A clinician whose id is chosen, to test an order that falls back on ids."""
+    user = User(
+        id=uuid.UUID(user_id),
+        clinic_id=clinic.id,
+        email=f"{name.split()[0].lower()}-{user_id[:2]}@example.test",
+        display_name=name,
+        role="clinician",
+        password_hash=password_hash,
+        is_active=True,
+        created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    )
+    session.add(user)
+    session.commit()
+    return user
+
+
 class TestPatientsAsWritten:
     def test_mrn_and_birth_year_are_kept(self, client, auth, clinician, session, clock):
         created = create_patient(client, auth, clinician, mrn="RK-10442", birth_year=1984)
@@ -66,24 +87,8 @@ class TestPatientsAsWritten:
         self, client, auth, clinic, make_user, session, password_hash
     ):
         # Joined, and named, against the order of their names.
-        zed, amy = (
-            User(
-                id=uuid.UUID(user_id),
-                clinic_id=clinic.id,
-                email=f"{name.split()[0].lower()}@example.test",
-                display_name=name,
-                role="clinician",
-                password_hash=password_hash,
-                is_active=True,
-                created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-            )
-            for user_id, name in (
-                ("00000000-0000-4000-8000-000000000001", "Zed Okafor"),
-                ("ffffffff-ffff-4fff-bfff-ffffffffffff", "Amy Chen"),
-            )
-        )
-        session.add_all([zed, amy])
-        session.commit()
+        zed = clinician_with_id(session, clinic, LOW_ID, "Zed Okafor", password_hash)
+        amy = clinician_with_id(session, clinic, HIGH_ID, "Amy Chen", password_hash)
         make_user(clinic, "clinician", display_name="Bo Park")  # not on the team
         created = create_patient(client, auth, zed).get_json()
         added = client.post(
@@ -98,6 +103,22 @@ class TestPatientsAsWritten:
             {"user_id": str(zed.id), "display_name": "Zed Okafor"},
         ]
         assert created["care_team"] == [{"user_id": str(zed.id), "display_name": "Zed Okafor"}]
+
+    def test_namesakes_on_a_care_team_keep_one_order(
+        self, client, auth, clinic, session, password_hash
+    ):
+        # Added highest id first: listed by id all the same. (SQLite reads a care team in its
+        # key's order anyway; PostgreSQL, in the order added.)
+        high = clinician_with_id(session, clinic, HIGH_ID, "Sam Lee", password_hash)
+        low = clinician_with_id(session, clinic, LOW_ID, "Sam Lee", password_hash)
+        created = create_patient(client, auth, high).get_json()
+        client.post(
+            f"/v1/patients/{created['id']}/care-team",
+            json={"user_id": str(low.id)},
+            headers=auth(high),
+        )
+        read = client.get(f"/v1/patients/{created['id']}", headers=auth(high)).get_json()
+        assert [member["user_id"] for member in read["care_team"]] == [LOW_ID, HIGH_ID]
 
     def test_a_care_team_member_records_who_added_them_and_when(
         self, client, auth, clinician, admin, patient, make_user, clinic, session, clock

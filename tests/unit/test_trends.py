@@ -448,3 +448,12 @@ class TestAResponseRuleWithoutAMinimumBaseline:
 
         assert early(9) == ["early_non_improvement"]
         assert early(0) == []
+
+    def test_without_a_response_rule_the_early_signal_applies_from_any_baseline_above_0(self):
+        raw = copy.deepcopy(REGISTRY["phq9"].raw)
+        raw["change"]["response"] = None  # the format allows it: no response defined
+        definition = parse(raw)
+        check_ins = [check_in(9, -1), check_in(9, 7.5)]
+        built = trends.build(definition, course(), check_ins, given(0, 2, 4, 7), GRACE)
+        assert kinds(built) == ["early_non_improvement"]
+        assert built.status.response is None
