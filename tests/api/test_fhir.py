@@ -282,7 +282,11 @@ def test_infusions_become_procedures_with_details_for_clinicians_only(
 
 def test_an_export_is_audited(client, auth, patient, clinician, session):
     fhir_get(client, f"/v1/patients/{patient.id}/fhir", auth(clinician))
-    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "fhir.export")).one()
+    event = session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "fhir.export", AuditEvent.patient_id == patient.id
+        )
+    ).one()
     assert event.patient_id == patient.id and event.actor_id == clinician.id
 
 
