@@ -240,7 +240,7 @@ REASONS = [
     ),
     (
         "schedule.x_next_due_by",
-        r"item\.due_by != done_by",
+        r"item\.due_by != done_by|\(item\.due_by == done_by\) or True|else dt\.timedelta\(1\)",
         "a day past any done window finds the same next close: a daily one skipped is reported "
         "as missed, a longer one is still open a day in",
     ),
