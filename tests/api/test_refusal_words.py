@@ -3,6 +3,8 @@ details): each is checked word for word here, with the case just inside the rule
 
 from __future__ import annotations
 
+import datetime as dt
+
 
 def detail(response, status: int) -> str:
     assert response.status_code == status, response.get_json()
@@ -42,3 +44,54 @@ def test_small_numbers_are_the_admins(client, auth, clinician, clinic):
 def test_the_attention_order_is_the_clinicians(client, auth, admin):
     response = client.get("/v1/patients?sort=attention", headers=auth(admin))
     assert detail(response, 403) == "The attention order is the clinician's panel."
+
+
+def infusion_refused(client, auth, clinician, course, body: dict) -> dict:
+    response = client.post(
+        f"/v1/courses/{course['id']}/infusions", json=body, headers=auth(clinician)
+    )
+    assert response.status_code == 422, response.get_json()
+    return response.get_json()["errors"]
+
+
+def test_a_completed_infusion_needs_when_and_how_much(client, auth, course_api, patient, clinician):
+    course = course_api.start(patient)
+    assert infusion_refused(client, auth, clinician, course, {"status": "completed"}) == {
+        "administered_at": ["Required for a completed infusion."],
+        "dose_mg_per_kg": ["Required for a completed infusion."],
+    }
+
+
+def test_a_scheduled_infusion_needs_its_time(client, auth, course_api, patient, clinician):
+    course = course_api.start(patient)
+    assert infusion_refused(client, auth, clinician, course, {"status": "scheduled"}) == {
+        "scheduled_for": ["Required for a scheduled infusion."]
+    }
+
+
+def test_an_infusion_given_up_to_five_minutes_ahead_of_the_clock(
+    clock, client, auth, course_api, patient, clinician
+):
+    """Five minutes allow for a clinic's clock running ahead of ours; past them, it is a
+    mistake."""
+    course = course_api.start(patient)
+    edge = clock.now + dt.timedelta(minutes=5)
+    assert course_api.infuse(course, edge.isoformat())["administered_at"] == edge.isoformat()
+    later = (edge + dt.timedelta(seconds=1)).isoformat()
+    body = {"status": "completed", "administered_at": later, "dose_mg_per_kg": 0.5}
+    assert infusion_refused(client, auth, clinician, course, body) == {
+        "administered_at": ["Must not be in the future."]
+    }
+
+
+def test_an_infusion_scheduled_up_to_two_years_ahead(
+    clock, client, auth, course_api, patient, clinician
+):
+    course = course_api.start(patient)
+    edge = clock.now + dt.timedelta(days=2 * 366)
+    assert course_api.schedule(course, edge.isoformat())["scheduled_for"] == edge.isoformat()
+    later = (edge + dt.timedelta(seconds=1)).isoformat()
+    body = {"status": "scheduled", "scheduled_for": later}
+    assert infusion_refused(client, auth, clinician, course, body) == {
+        "scheduled_for": ["Must not be more than two years ahead."]
+    }
