@@ -576,6 +576,41 @@ class TestCourseState:
         assert state.last_check_in("phq9", T0) is now
         assert state.last_check_in("phq9", T0 - MICRO) is older
 
+    def test_a_window_holds_the_check_ins_at_both_its_ends(self):
+        inside = check_in("phq9", at=T0)
+        state = course_state(check_ins=[check_in("gad7", at=T0), inside])
+        assert state.check_in_between("phq9", T0, T0) is inside
+        assert state.check_in_between("phq9", T0 - days(2), T0 - MICRO) is None
+        assert state.check_in_between("phq9", T0 + MICRO, T0 + days(2)) is None
+
+    def test_answered_at_the_very_instant_of_the_infusion_counts_before_it(self):
+        answered = check_in(at=T0 + days(3))
+        state = course_state(scheduled_days=(3,), check_ins=[answered])
+        rule: schedule.PlanRule = {"questionnaire": "phq9", "type": "before_each_infusion"}
+        item = schedule.before_each_infusion(rule, state, T0 + days(3), "PHQ-9")
+        assert (item.status, item.check_in_id) == ("done", answered.id)
+
+
+class TestWhatTheSpacingSpares:
+    """The 7-day spacing skips a window when the instrument was answered days ago; not the
+    baseline, nor a rule that says `allow_short_interval` (decisions.md)."""
+
+    def test_a_re_induction_asks_its_own_baseline_days_after_the_last_course_had_one(self):
+        # Answered three days ago for the course before: not this course's, yet recent.
+        earlier = check_in(at=T0 - days(3))
+        state = dataclasses.replace(course_state(scheduled_days=(3,)), recent=[earlier])
+        rule: schedule.PlanRule = {"questionnaire": "phq9", "type": "at_baseline"}
+        item = schedule.evaluate_rule(rule, state, REGISTRY, T0)
+        assert (item.status, item.check_in_id) == ("due", None)
+
+    def test_a_rule_allowing_a_short_interval_asks_again_within_the_week(self):
+        state = course_state(check_ins=[check_in(at=T0)])
+        rule: schedule.PlanRule = {"questionnaire": "phq9", "type": "every_n_days", "days": 3}
+        allowed = {**rule, "allow_short_interval": True}
+        # The second three-day window opens on Thursday, three days after Monday's PHQ-9.
+        assert schedule.evaluate_rule(allowed, state, REGISTRY, T0 + days(3)).status == "due"
+        assert schedule.evaluate_rule(rule, state, REGISTRY, T0 + days(3)).status == "done"
+
 
 def test_the_next_close_looks_past_a_window_already_done():
     """Rated today, the daily rating is next due by the end of tomorrow."""
