@@ -212,6 +212,16 @@ REASONS = [
         "to it by test_namesakes_on_a_care_team_keep_one_order",
     ),
     (
+        "x_record_infusion",
+        r"^(side_effects=\[\],|serious_side_effects=False,)( →|$)|serious_side_effects=None,",
+        "the model's column default gives the same value (None on such a column inserts it)",
+    ),
+    (
+        "check_ins.x_submit",
+        r"Submitted\(record, stored\.created, \)$",
+        "Submitted.alerts has no reader: the route answers with the record",
+    ),
+    (
         "trends.x_load",
         r"CourseData\(patient, None,",
         "no caller reads CourseData.course; each passes its own course",
