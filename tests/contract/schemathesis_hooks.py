@@ -5,9 +5,9 @@ document names them in words, and these hooks generate data that keeps them.
 - A blood-pressure reading's systolic value is higher than its diastolic one.
 - A birth year is not after the current year; an infusion is not given in the future nor
   scheduled more than two years ahead; a new course starts within a year from today.
-- A cursor is one the service issued (it is signed): the test passes real ones in
-  INTERVAL_CONTRACT_CURSORS, by path; a clinician named in a body is a real one
-  (INTERVAL_CONTRACT_CLINICIAN).
+- A cursor is one the service issued (it is signed) for the same order: the test passes real
+  ones in INTERVAL_CONTRACT_CURSORS, by path and, for the panel's attention order, by sort;
+  a clinician named in a body is a real one (INTERVAL_CONTRACT_CLINICIAN).
 - An Idempotency-Key is new for each check-in (a key reused with another body is refused,
   as the Idempotency-Key draft says), and If-Match names what is current (`*`): stale
   versions and reused keys are tested in tests/api.
@@ -42,13 +42,18 @@ def before_call(context, case, kwargs):
         if isinstance(case.headers.get("If-Match"), str):
             case.headers["If-Match"] = "*"
     if isinstance(case.query, MutableMapping) and "cursor" in case.query:
-        cursor = CURSORS.get(case.operation.path)
+        cursor = CURSORS.get(cursor_key(case.operation.path, case.query))
         if cursor is None:
             del case.query["cursor"]
         else:
             case.query["cursor"] = cursor
     if isinstance(case.body, dict):
         keep_body_rules(case.body)
+
+
+def cursor_key(path: str, query: MutableMapping) -> str:
+    """Where INTERVAL_CONTRACT_CURSORS keeps a cursor for this path and order."""
+    return f"{path}?sort=attention" if query.get("sort") == "attention" else path
 
 
 def higher_first(reading):

@@ -82,8 +82,8 @@ def patient_with_history(client, clinician: str, n: int) -> tuple[dict, str]:
     }, token
 
 
-def next_cursor(client, path: str, token: str) -> str:
-    response = client.get(f"{path}?limit=1", headers={"Authorization": f"Bearer {token}"})
+def next_cursor(client, path: str, token: str, query: str = "") -> str:
+    response = client.get(f"{path}?limit=1{query}", headers={"Authorization": f"Bearer {token}"})
     cursor = response.get_json()["next_cursor"]
     assert cursor, path
     return cursor
@@ -114,6 +114,10 @@ def world(service, clinic) -> World:
     cursors = {
         path: next_cursor(client, path, clinician) for path in ("/v1/patients", "/v1/alerts")
     }
+    # The attention order pages by position, the others by key: each has cursors of its own.
+    cursors["/v1/patients?sort=attention"] = next_cursor(
+        client, "/v1/patients", clinician, "&sort=attention"
+    )
     cursors["/v1/patients/{patient_id}/check-ins"] = next_cursor(
         client, f"/v1/patients/{ids['patient_id']}/check-ins", clinician
     )
