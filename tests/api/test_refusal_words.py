@@ -4,6 +4,9 @@ details): each is checked word for word here, with the case just inside the rule
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+
+from tests.conftest import check_in_body
 
 
 def detail(response, status: int) -> str:
@@ -22,6 +25,18 @@ def test_another_clinic(client, auth, admin, make_clinic):
     elsewhere = make_clinic("Elsewhere")
     response = client.get(f"/v1/clinics/{elsewhere.id}/staff", headers=auth(admin))
     assert detail(response, 404) == "Clinic not found."
+
+
+def test_a_check_in_for_an_unknown_patient(client, auth, patient):
+    response = client.post(
+        f"/v1/patients/{uuid.uuid4()}/check-ins", json=check_in_body(), headers=auth(patient)
+    )
+    assert detail(response, 404) == "Patient not found."
+
+
+def test_an_unknown_course(client, auth, clinician):
+    response = client.get(f"/v1/courses/{uuid.uuid4()}", headers=auth(clinician))
+    assert detail(response, 404) == "Course not found."
 
 
 def test_outcomes_of_an_unknown_questionnaire(client, auth, admin, clinic):

@@ -368,6 +368,20 @@ class TestInfusions:
         assert high["safety"]["flagged"] and "186/104" in high["safety"]["notes"][0]
         assert serious["safety"]["notes"] == ["Side effects were marked serious."]
 
+    @pytest.mark.parametrize("peak", [[180, 109], [179, 110]])
+    def test_a_peak_at_either_threshold_is_flagged_in_words(self, course_api, patient, peak):
+        """The default threshold is 180/110: reaching the systolic or the diastolic one alone
+        is enough, and the note names the peak and the whole threshold."""
+        course = course_api.start(patient)
+        infusion = course_api.infuse(course, at(0), blood_pressure={"peak": peak})
+        assert infusion["safety"] == {
+            "flagged": True,
+            "notes": [
+                f"Peak blood pressure {peak[0]}/{peak[1]} reached the clinic's threshold of "
+                "180/110."
+            ],
+        }
+
     def test_clinic_sets_its_own_threshold(self, client, auth, course_api, patient, admin, clinic):
         client.patch(
             f"/v1/clinics/{clinic.id}",

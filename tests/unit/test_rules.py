@@ -14,7 +14,7 @@ from api.domain import access, alerts, identity, outcomes, schedule, timeline
 from api.domain.access import Actor
 from api.domain.check_ins import Submission, body_hash
 from api.domain.credentials import Passwords, TokenSettings
-from api.domain.errors import Forbidden
+from api.domain.errors import Forbidden, NotFound
 from api.domain.questionnaires import parse
 from api.domain.registry import load_registry
 from api.domain.scoring import endorsed_safety_flags, level
@@ -690,6 +690,15 @@ def test_the_domain_refuses_a_role_itself_whatever_the_route_checked():
         access.require_role(patient, "clinician", "clinic_admin")
     assert refused.value.detail == "Your role may not do this."
     access.require_role(patient, "patient")
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"), [("Patient not found.", "Patient not found."), (None, "Not found")]
+)
+def test_a_domain_errors_message_is_its_detail_or_else_its_title(given, shown):
+    """What a log or a traceback shows of a domain error is the detail a client reads."""
+    error = NotFound(given)
+    assert (str(error), error.detail) == (shown, shown)
 
 
 @pytest.mark.parametrize(
