@@ -259,6 +259,28 @@ REASONS = [
         r"microseconds=1\) → .*microseconds=2\)",
         "the next window begins the microsecond after one closes; one later is in it too",
     ),
+    (
+        "alerts.x__merge",
+        r"last_received_at <= check_in\.received_at",
+        "at an equal instant the latest arrival is set to the value it already has",
+    ),
+    (
+        "alerts.x__merge",
+        r"priority_rank >= rank",
+        "an equal rank is the same priority (ranks enumerate them): the same value either way",
+    ),
+    (
+        "panel.x__offset",
+        r"offset <= 0|offset < 1\b",
+        "the service never issues an offset-0 cursor (offset + limit, limit >= 1) and only it "
+        "can sign one",
+    ),
+    (
+        "courses.x_infusion_records",
+        r"if \(details\) or True",
+        "a reader without details never sees the threshold or notes: the API and FHIR drop them, "
+        "the report is clinicians' own",
+    ),
 ]
 
 
