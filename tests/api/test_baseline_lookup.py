@@ -283,3 +283,64 @@ def infusion(patient, course, clinician, given_at, status) -> Infusion:
         updated_at=given_at,
         version=1,
     )
+
+
+def candidates_of(session, patient, course: Course, questionnaire: str = "phq9") -> set:
+    found = timeline.baseline_candidates(
+        session, timeline.of_patient(session, patient.id), course, questionnaire, grace=GRACE
+    )
+    return {c.id for c in found}
+
+
+def stored_at(session, patient, clinician, *rows: tuple[str, dt.datetime]) -> list[uuid.UUID]:
+    """PHQ-9 or GAD-7 check-ins (all items 0) at these instants: their ids, in that order."""
+    factories.bulk_check_ins(
+        session,
+        patient,
+        clinician.id,
+        [(REGISTRY[key], factories.answers_summing_to(REGISTRY[key], 0), at) for key, at in rows],
+    )
+    found = session.scalars(select_check_ins(patient.id)).all()
+    return [next(c.id for c in found if c.completed_at == at) for _, at in rows]
+
+
+def test_a_check_in_at_the_first_instant_of_the_look_back_is_a_candidate(
+    session, clinic, clinician, make_patient
+):
+    patient = make_patient(clinic, timezone=TIMEZONE)
+    course = add_course(session, patient, clinician, 30, None, active=True)
+    (first,) = stored_at(session, patient, clinician, ("phq9", course.window_start))
+    assert candidates_of(session, patient, course) == {first}
+
+
+def test_a_check_in_at_the_next_courses_start_is_its_not_the_previous_ones(
+    session, clinic, clinician, make_patient
+):
+    # Re-induction the day after a course ends: the first course's instants end where the
+    # second's begin, its look-back included.
+    patient = make_patient(clinic, timezone=TIMEZONE)
+    previous = add_course(session, patient, clinician, 0, 20, active=False)
+    course = add_course(session, patient, clinician, 21, None, active=True)
+    assert previous.ends_at == course.starts_at
+    earlier, at_start = stored_at(
+        session,
+        patient,
+        clinician,
+        ("phq9", previous.starts_at + dt.timedelta(days=1)),
+        ("phq9", course.starts_at),
+    )
+    assert candidates_of(session, patient, previous) == {earlier}
+    assert candidates_of(session, patient, course) == {at_start}
+
+
+def test_another_questionnaire_is_never_a_candidate(session, clinic, clinician, make_patient):
+    patient = make_patient(clinic, timezone=TIMEZONE)
+    course = add_course(session, patient, clinician, 0, None, active=True)
+    _, phq9 = stored_at(
+        session,
+        patient,
+        clinician,
+        ("gad7", course.starts_at + dt.timedelta(hours=9)),
+        ("phq9", course.starts_at + dt.timedelta(hours=10)),
+    )
+    assert candidates_of(session, patient, course) == {phq9}

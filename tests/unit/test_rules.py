@@ -244,6 +244,71 @@ class TestBaselineLookBack:
         assert found["phq9"].check_in is late
 
 
+class TestBaselineAmong:
+    """The baseline a new check-in is compared with, among the candidates read for it."""
+
+    @staticmethod
+    def course(starts: float, ends: float | None = None) -> Course:
+        starts_at = T0 + dt.timedelta(days=starts)
+        return Course(
+            id=uuid.uuid4(),
+            status="active" if ends is None else "completed",
+            induction_infusions=6,
+            starts_at=starts_at,
+            window_start=starts_at - timeline.LOOKBACK,
+            ends_at=None if ends is None else T0 + dt.timedelta(days=ends),
+        )
+
+    @staticmethod
+    def stored(days: float, total: int = 0, status: str = "final") -> CheckIn:
+        found = check_in(total=total, at=T0 + dt.timedelta(days=days))
+        found.status = status
+        return found
+
+    def test_an_entered_in_error_check_in_is_never_the_baseline(self):
+        course = self.course(-10)
+        patient = timeline.PatientTimeline([course], {course.id: given(0, course_id=course.id)})
+        pre, new = self.stored(-3, 20), self.stored(7)
+        in_error = self.stored(-1, 5, "entered_in_error")  # later, so it would win were it final
+        found = timeline.baseline_among(new, [pre, in_error, new], patient, grace=GRACE)
+        assert found == timeline.Baseline(pre, "pre_infusion")
+
+    def test_a_check_in_of_another_course_is_never_the_baseline(self):
+        earlier, course = self.course(-80, ends=-40), self.course(-1)
+        infusions = {earlier.id: [], course.id: given(0, course_id=course.id)}
+        patient = timeline.PatientTimeline([earlier, course], infusions)
+        # No pre-infusion check-in in this course: its first one is the baseline.
+        other, first, new = self.stored(-50, 20), self.stored(1, 15), self.stored(8)
+        found = timeline.baseline_among(new, [other, first, new], patient, grace=GRACE)
+        assert found == timeline.Baseline(first, "first_available", acute_effect=True)
+
+
+class TestSpans:
+    def test_the_look_back_and_the_course_are_one_span(self):
+        course = TestBaselineAmong.course(0)
+        assert timeline.spans_of(course, [course]) == [(course.window_start, None)]
+
+    def test_a_course_that_another_interrupts_has_two_spans(self):
+        outer, inner = TestBaselineAmong.course(0), TestBaselineAmong.course(10, ends=20)
+        assert timeline.spans_of(outer, [outer, inner]) == [
+            (outer.window_start, inner.starts_at),
+            (inner.ends_at, None),
+        ]
+
+
+@pytest.mark.parametrize(
+    "instant,plausible",
+    [
+        (timeline.EARLIEST - MICRO, False),
+        (timeline.EARLIEST, True),
+        (timeline.LATEST - MICRO, True),
+        (timeline.LATEST, False),
+    ],
+)
+def test_plausible_times_run_from_the_earliest_up_to_the_latest(instant, plausible):
+    assert timeline.plausible(instant) is plausible
+
+
 class TestFollowUp:
     def completed_course(self) -> Course:
         course = Course(id=uuid.uuid4(), status="completed", induction_infusions=6)

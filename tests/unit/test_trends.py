@@ -322,6 +322,26 @@ class TestEarlyNonImprovement:
         found = trend_of([(-1, 20), (8, 19)], (0, 2, 4, 7), induction=3)
         assert "early_non_improvement" not in kinds(found)
 
+    def test_its_wording_after_the_4th_induction_infusion(self):
+        found = trend_of([(-1, 20), (7.5, 17)], self.INDUCTION[:4])
+        assert found.signals[0].rule == (
+            "PHQ-9 20 → 17 (+15 % improvement) after induction infusion 4: less than 20 %. "
+            "Early non-improvement predicts non-response to antidepressants (Szegedi et al. "
+            "2009); with ketamine, response often builds across the series (Phillips et al. "
+            "2019). A prompt to review, not a conclusion."
+        )
+        assert found.signals[0].check_in_ids == (found.baseline.check_in.id, found.latest.id)
+
+    def test_its_wording_14_days_after_the_first_infusion(self):
+        # Worse, not better: the percent keeps its sign; 3 infusions, so the days are named.
+        found = trend_of([(-1, 10), (14.5, 20)], (0, 5, 10))
+        assert found.signals[0].rule == (
+            "PHQ-9 10 → 20 (-100 % improvement) 14.5 days after the first infusion: less than "
+            "20 %. Early non-improvement predicts non-response to antidepressants (Szegedi et "
+            "al. 2009); with ketamine, response often builds across the series (Phillips et al. "
+            "2019). A prompt to review, not a conclusion."
+        )
+
     def test_not_from_a_baseline_below_the_response_minimum(self):
         # PHQ-9 3 → 3 is not non-improvement: there was little to improve (min_baseline 10).
         assert kinds(trend_of([(-1, 9), (7.5, 9)], self.INDUCTION[:4])) == []
@@ -335,6 +355,11 @@ class TestWaning:
         found = trend_of([(-1, 20), (11, 6), (14, 11)], (0, 5, 10), induction=2)
         assert kinds(found) == ["waning"]
         assert found.signals[0].check_in_ids[1] == found.latest.id
+
+    def test_the_best_counts_only_since_the_latest_infusion(self):
+        # 4 after infusion 2 is not "since infusion 3": 8 → 9 is 1 point, not 5.
+        found = trend_of([(-1, 20), (6, 4), (11, 8), (14, 9)], (0, 5, 10), induction=2)
+        assert kinds(found) == []
 
     def test_one_point_under_the_mcid(self):
         assert kinds(trend_of([(-1, 20), (11, 6), (14, 10)], (0, 5, 10), induction=2)) == []
@@ -377,6 +402,12 @@ class TestRelapse:
 
     def test_two_check_ins_after_baseline_are_not_enough(self):
         assert kinds(trend_of([(-1, 20), (10, 9), (20, 12)], (0, 2, 4))) == []
+
+    def test_a_check_in_at_the_same_instant_as_the_baseline_is_not_later(self):
+        # The 9 shares the baseline's instant: not a response after it, so no relapse from it.
+        found = trend_of([(-1, 9), (-1, 20), (20, 12), (30, 14)], (0, 2, 4))
+        assert found.baseline.check_in.total == 20
+        assert kinds(found) == []
 
     def test_never_responded(self):
         assert kinds(trend_of([(-1, 20), (10, 11), (20, 12), (30, 14)], (0, 2, 4))) == []
@@ -447,6 +478,7 @@ class TestAResponseRuleWithoutAMinimumBaseline:
             return kinds(trends.build(definition, course(), check_ins, infusions, GRACE))
 
         assert early(9) == ["early_non_improvement"]
+        assert early(1) == ["early_non_improvement"]
         assert early(0) == []
 
     def test_without_a_response_rule_the_early_signal_applies_from_any_baseline_above_0(self):
