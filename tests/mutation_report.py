@@ -281,6 +281,17 @@ REASONS = [
         "a reader without details never sees the threshold or notes: the API and FHIR drop them, "
         "the report is clinicians' own",
     ),
+    (
+        "early_non_improvement",
+        r"infusion_number or 1\)",
+        "a point without an infusion number is never in induction (it returns before): 0 and 1 "
+        "are both under 4",
+    ),
+    (
+        "x_waning",
+        r"i\.number == number\), \)$",
+        "points' contexts come from the same infusions: the latest point's infusion is found",
+    ),
 ]
 
 
