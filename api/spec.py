@@ -233,7 +233,11 @@ CONDITIONS: dict[str, list[dict]] = {
             "if": {"properties": {"status": {"const": "scheduled"}}},
             "then": {
                 "required": ["scheduled_for"],
-                "properties": {"scheduled_for": {"type": "string"}},
+                # Only an infusion given has the time it was given.
+                "properties": {
+                    "scheduled_for": {"type": "string"},
+                    "administered_at": {"type": "null"},
+                },
             },
         },
     ],

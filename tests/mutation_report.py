@@ -292,6 +292,12 @@ REASONS = [
         r"i\.number == number\), \)$",
         "points' contexts come from the same infusions: the latest point's infusion is found",
     ),
+    (
+        "fhir.x_load",
+        r'^Infusion\.status\.in_\(\("completed", "cancelled"\)\),$',
+        "an infusion with a time given is completed or cancelled: a scheduled one has none "
+        "(refused on creation and change)",
+    ),
 ]
 
 

@@ -256,6 +256,8 @@ def infusion_problems(infusion: Infusion, now: dt.datetime) -> dict[str, list[st
             problems["dose_mg_per_kg"] = ["Required for a completed infusion."]
     if infusion.status == "scheduled" and infusion.scheduled_for is None:
         problems["scheduled_for"] = ["Required for a scheduled infusion."]
+    if infusion.status == "scheduled" and infusion.administered_at is not None:
+        problems["administered_at"] = ["Only an infusion given has this time."]
     if infusion.scheduled_for is not None and infusion.scheduled_for > now + SCHEDULE_AHEAD:
         problems["scheduled_for"] = ["Must not be more than two years ahead."]
     return problems
@@ -359,6 +361,9 @@ def update_infusion(
     check_version(infusion.version, expected_version)
     if infusion.status == "cancelled" and changes.get("status", "cancelled") != "cancelled":
         raise Conflict("A cancelled infusion stays cancelled; record a new one.")
+    if infusion.status == "completed" and changes.get("status") == "scheduled":
+        # What an EHR imported as given must be retracted, not vanish: cancelling does that.
+        raise Conflict("An infusion given stays given; if it was recorded in error, cancel it.")
     _apply(infusion, changes)
     refuse(infusion_problems(infusion, now), changing=True)
     infusion.updated_at = now

@@ -459,6 +459,21 @@ class TestCancelledInfusions:
         noted = course_api.patch_infusion(given, notes="Cancelled: patient unwell.")
         assert noted.status_code == 200 and noted.get_json()["status"] == "cancelled"
 
+    def test_an_infusion_given_is_not_scheduled_again(self, client, auth, patient, course_api):
+        """Cancelling retracts what an EHR imported (the FHIR export marks it entered in
+        error); moving it back to the schedule would only make it vanish from there."""
+        course = course_api.start(patient)
+        given = course_api.infuse(course, "2026-10-02T14:00:00Z")
+        moved = course_api.patch_infusion(
+            given, status="scheduled", scheduled_for="2026-12-20T14:00:00Z", administered_at=None
+        )
+        assert moved.status_code == 409
+        assert moved.get_json()["detail"] == (
+            "An infusion given stays given; if it was recorded in error, cancel it."
+        )
+        kept = course_api.infusions(course)
+        assert [(i["id"], i["status"]) for i in kept] == [(given["id"], "completed")]
+
 
 class TestAuditFilters:
     """Filters select exactly: one patient's events only; `from` inclusive, `to` exclusive."""

@@ -110,3 +110,20 @@ def test_an_infusion_scheduled_up_to_two_years_ahead(
     assert infusion_refused(client, auth, clinician, course, body) == {
         "scheduled_for": ["Must not be more than two years ahead."]
     }
+
+
+def test_a_scheduled_infusion_has_no_time_given(
+    clock, client, auth, course_api, patient, clinician
+):
+    course = course_api.start(patient)
+    ahead = (clock.now + dt.timedelta(days=7)).isoformat()
+    body = {"status": "scheduled", "scheduled_for": ahead, "administered_at": ahead}
+    assert infusion_refused(client, auth, clinician, course, body) == {
+        "administered_at": ["Only an infusion given has this time."]
+    }
+    planned = course_api.schedule(course, ahead)
+    moved = course_api.patch_infusion(planned, administered_at=clock.now.isoformat())
+    assert moved.status_code == 409
+    assert moved.get_json()["errors"] == {
+        "administered_at": ["Only an infusion given has this time."]
+    }
