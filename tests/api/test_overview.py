@@ -3,10 +3,14 @@ open alerts it and the report list."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
+from sqlalchemy import update
 
 from api.domain import overview, trends
 from api.domain.access import Actor
+from api.models import CheckIn
 from tests.api.test_trends import START, at, phq9
 from tests.conftest import NOW, check_in_body
 
@@ -62,6 +66,21 @@ class TestSummary:
         after = summary_for(app, session, as_patient(patient), patient)
         assert [d.questionnaire for d in after.due if d.questionnaire == "pain"] == []
         assert all(d.status != "done" for d in after.due)
+
+    def test_an_instrument_no_longer_defined_is_left_out_and_the_rest_summarised(
+        self, app, session, clock, patient, submit
+    ):
+        """Check-ins of an instrument a later release retires stay stored; the summary shows
+        the instruments it still defines, whichever sorts first."""
+        retired = submit(patient, check_in_body(**phq9(12))).get_json()["id"]
+        submit(patient, check_in_body(**phq9(9)))
+        session.execute(
+            update(CheckIn).where(CheckIn.id == uuid.UUID(retired)).values(questionnaire="bdi2")
+        )
+        found = summary_for(app, session, as_patient(patient), patient)
+        assert [(i.trend.definition.key, i.trend.latest.total) for i in found.instruments] == [
+            ("phq9", 9)
+        ]
 
 
 def open_alert_kinds(client, auth, clinician, patient) -> list[tuple]:

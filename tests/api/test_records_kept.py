@@ -223,12 +223,14 @@ class TestAccountsAsWritten:
         assert body["errors"] == {"email": ["Already on the staff list."]}
 
     def test_the_staff_list_breaks_ties_between_names_by_id(
-        self, client, auth, admin, clinic, make_user
+        self, client, auth, admin, clinic, session, password_hash
     ):
-        twins = [make_user(clinic, "clinician", display_name="Alex Kim") for _ in range(3)]
+        # Added highest id first, so that neither the order added nor chance gives the answer.
+        for user_id in (HIGH_ID, LOW_ID):
+            clinician_with_id(session, clinic, user_id, "Alex Kim", password_hash)
         staff = client.get(f"/v1/clinics/{clinic.id}/staff", headers=auth(admin)).get_json()
         named = [m["user_id"] for m in staff["items"] if m["display_name"] == "Alex Kim"]
-        assert named == sorted(str(t.id) for t in twins)
+        assert named == [LOW_ID, HIGH_ID]
 
 
 class TestWhySessionsEnded:

@@ -47,6 +47,9 @@ def test_enrollment_codes_are_random_and_readable():
     assert len(codes) == 200
     assert all(len(c) == 14 and c.count("-") == 2 for c in codes)
     assert not any(set(c) & set("ILOU") for c in codes)
+    # Every one of the twelve characters is drawn anew: none is the same in all 200 codes.
+    drawn = [c.replace("-", "") for c in codes]
+    assert all(len({code[i] for code in drawn}) > 1 for i in range(12))
 
 
 def test_code_normalisation_forgives_case_spaces_and_lookalikes():
