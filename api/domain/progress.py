@@ -14,6 +14,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import ColumnElement, delete, exists, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -131,17 +132,13 @@ def load(session: Session, patient_ids: list[uuid.UUID]) -> Loaded:
         if infusion.status == "scheduled":
             scheduled[infusion.course_id].append(infusion)
             continue
-        if infusion.administered_at is None:  # a completed infusion always has its time
-            continue
         completed[infusion.course_id].append(infusion)
         number = len(given[infusion.course_id]) + 1
+        # A completed infusion always has its time (a check constraint).
+        given_at = cast(dt.datetime, infusion.administered_at)
         given[infusion.course_id].append(
             GivenInfusion(
-                infusion.id,
-                infusion.course_id,
-                number,
-                infusion.administered_at,
-                infusion.phase_override,
+                infusion.id, infusion.course_id, number, given_at, infusion.phase_override
             )
         )
     return Loaded(patients, courses, by_course, recent, given, scheduled, completed)

@@ -619,6 +619,29 @@ class TestThePanelCountsTheInfusionsGiven:
         due_by = when(panel_row(client, auth, clinician, someone)["next_due_by"])
         assert due_by == end_of_week - dt.timedelta(microseconds=1)
 
+    def test_the_baseline_is_due_by_the_first_infusion_planned_whatever_the_ids(
+        self, clock, client, auth, clinic, clinician, make_patient, course_api
+    ):
+        """Two infusions planned, the sooner with the higher id: the baseline closes at the
+        sooner."""
+        someone = make_patient(clinic, care_team=(clinician,))
+        course = course_api.start(
+            someone,
+            started_on=clock.now.date().isoformat(),
+            plan=[{"questionnaire": "phq9", "type": "at_baseline"}],
+        )
+        planned = [
+            course_api.schedule(course, (clock.now + dt.timedelta(days=d)).isoformat())
+            for d in (3, 10)
+        ]
+        high, low = sorted(planned, key=lambda i: i["id"], reverse=True)
+        sooner = clock.now + dt.timedelta(days=2)
+        for infusion, at in ((high, sooner), (low, clock.now + dt.timedelta(days=9))):
+            moved = course_api.patch_infusion(infusion, scheduled_for=at.isoformat())
+            assert moved.status_code == 200, moved.get_json()
+        clock.advance(minutes=5)
+        assert when(panel_row(client, auth, clinician, someone)["next_due_by"]) == sooner
+
 
 def test_the_panel_and_the_trend_agree_on_the_latest_of_two_answered_at_once(
     clock, client, auth, patient, clinician, course_api, submit
