@@ -247,29 +247,47 @@ class TestDurability:
     def test_windows_still_improved_are_not_counted(self):
         found = self.summary(self.benefits(6.0, "still", 7.0))
         assert (found.median_days_of_benefit, found.infusions_counted) == (6.5, 2)
+        # None was without improvement: nothing more is said.
+        assert found.summary == (
+            "The benefit of recent maintenance infusions lasted about 6.5 days (median of the "
+            "last 2 maintenance infusions, PHQ-9)."
+        )
+
+    def test_the_median_to_a_tenth_of_a_day(self):
+        found = self.summary(self.benefits(2.25, 2.5))
+        assert found.median_days_of_benefit == 2.4
+        assert "lasted about 2.4 days" in found.summary
 
     def test_windows_without_improvement_are_said(self):
         found = self.summary(self.benefits(6.0, "none", "none"))
         assert found.median_days_of_benefit == 6.0
-        assert found.summary.endswith(" 2 of the last 3 brought no measurable improvement.")
+        assert found.summary == (
+            "The benefit of recent maintenance infusions lasted about 6 days (median of the last "
+            "maintenance infusion, PHQ-9). 2 of the last 3 brought no measurable improvement."
+        )
+
+    def test_only_windows_without_improvement_are_counted_as_such(self):
+        found = self.summary(self.benefits(6.0, "still", "none"))
+        assert found.summary.endswith(" 1 of the last 3 brought no measurable improvement.")
 
     def test_no_improvement_after_recent_infusions(self):
         # The first infusion helped; the last three did not: never "lasted until the next".
         found = self.summary(self.benefits("still", "none", "none", "none"))
-        assert found.median_days_of_benefit is None
+        assert (found.median_days_of_benefit, found.infusions_counted) == (None, 0)
         assert found.summary == (
             "No measurable improvement after the last 3 maintenance infusions."
         )
 
     def test_only_the_latest_window_is_improved_and_still_open(self):
         found = self.summary(self.benefits("none", "none", "still"))
+        assert (found.median_days_of_benefit, found.infusions_counted) == (None, 0)
         assert found.summary == (
             "Improved since the latest infusion; too early to say how long the benefit lasts."
         )
 
     def test_benefit_lasted_until_the_next_infusion(self):
         found = self.summary(self.benefits("still", "still", "none"))
-        assert found.median_days_of_benefit is None
+        assert (found.median_days_of_benefit, found.infusions_counted) == (None, 0)
         assert found.summary == (
             "The benefit of recent maintenance infusions lasted until the next one."
         )
@@ -278,8 +296,8 @@ class TestDurability:
         unmeasured = [
             trends.Benefit(b.infusion, None, 10, 10, 2.0, None, None) for b in self.benefits("none")
         ]
-        assert self.summary(unmeasured).summary == (
-            "Not enough check-ins between infusions yet to say how long the benefit lasts."
+        assert self.summary(unmeasured) == trends.Durability(
+            None, 0, "Not enough check-ins between infusions yet to say how long the benefit lasts."
         )
 
 
