@@ -344,3 +344,25 @@ def test_another_questionnaire_is_never_a_candidate(session, clinic, clinician, 
         ("phq9", course.starts_at + dt.timedelta(hours=10)),
     )
     assert candidates_of(session, patient, course) == {phq9}
+
+
+def test_only_final_check_ins_of_the_courses_time_are_candidates(
+    session, clinic, clinician, make_patient
+):
+    """Before any infusion the candidates are the course's first and latest: a check-in entered
+    in error is not the first, nor one from before the look-back."""
+    patient = make_patient(clinic, timezone=TIMEZONE)
+    course = add_course(session, patient, clinician, 30, None, active=True)
+    start = course.starts_at
+    _, withdrawn, first, latest = stored_at(
+        session,
+        patient,
+        clinician,
+        ("phq9", course.window_start - dt.timedelta(seconds=1)),
+        ("phq9", start + dt.timedelta(hours=9)),
+        ("phq9", start + dt.timedelta(hours=10)),
+        ("phq9", start + dt.timedelta(hours=11)),
+    )
+    session.get_one(CheckIn, withdrawn).status = "entered_in_error"
+    session.flush()
+    assert candidates_of(session, patient, course) == {first, latest}
