@@ -127,3 +127,60 @@ def test_a_scheduled_infusion_has_no_time_given(
     assert moved.get_json()["errors"] == {
         "administered_at": ["Only an infusion given has this time."]
     }
+
+
+def course_change(client, auth, clinician, course_api, course, changes: dict):
+    current = course_api.course(course)
+    return client.patch(
+        f"/v1/courses/{course['id']}",
+        json=changes,
+        headers={**auth(clinician), "If-Match": current.headers["ETag"]},
+    )
+
+
+def test_a_course_starts_up_to_a_year_ahead(clock, client, auth, course_api, patient, clinician):
+    edge = (clock.now + dt.timedelta(days=366)).date()
+    response = client.post(
+        f"/v1/patients/{patient.id}/courses",
+        json={
+            "indications": ["depression"],
+            "started_on": (edge + dt.timedelta(days=1)).isoformat(),
+        },
+        headers=auth(clinician),
+    )
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["errors"] == {
+        "started_on": ["Must not be more than a year from today."]
+    }
+    assert course_api.start(patient, started_on=edge.isoformat())["started_on"] == edge.isoformat()
+
+
+def test_a_second_active_course(client, auth, course_api, patient, clinician):
+    course_api.start(patient)
+    response = client.post(
+        f"/v1/patients/{patient.id}/courses",
+        json={"indications": ["depression"], "started_on": "2026-10-02"},
+        headers=auth(clinician),
+    )
+    assert detail(response, 409) == "This patient already has an active course; complete it first."
+
+
+def test_an_active_course_has_no_end_date(client, auth, course_api, patient, clinician):
+    course = course_api.start(patient)
+    response = course_change(
+        client, auth, clinician, course_api, course, {"completed_on": "2026-10-20"}
+    )
+    assert response.status_code == 409, response.get_json()
+    assert response.get_json()["errors"] == {
+        "completed_on": ["Only a completed course has an end date."]
+    }
+
+
+def test_a_course_ends_no_earlier_than_it_starts(client, auth, course_api, patient, clinician):
+    course = course_api.start(patient, started_on="2026-10-01")
+    assert course_api.complete(course, "2026-10-01")["completed_on"] == "2026-10-01"
+    response = course_change(
+        client, auth, clinician, course_api, course, {"completed_on": "2026-09-30"}
+    )
+    assert response.status_code == 409, response.get_json()
+    assert response.get_json()["errors"] == {"completed_on": ["Must not be before started_on."]}

@@ -782,3 +782,10 @@ def test_the_phase_is_baseline_before_any_infusion_and_follows_an_override():
     assert state.phase_at(T0 + dt.timedelta(hours=1)) == "induction"
     state.completed[0][1].phase_override = "maintenance"
     assert state.phase_at(T0 + dt.timedelta(hours=1)) == "maintenance"
+
+
+def test_days_between_are_days_of_24_hours_to_a_tenth():
+    start = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
+    # 1.35 days: a second more per day would make it 1.3; a hundredth more precision, 1.35.
+    assert timeline.days_between(start, start + dt.timedelta(seconds=116_640)) == 1.4
+    assert timeline.days_between(start, start + dt.timedelta(days=3, hours=3)) == 3.1
