@@ -56,9 +56,13 @@ openapi: $(STAMP)
 	$(BIN)/interval openapi write
 
 ## Mutation testing of api/domain against the unit, API and questionnaire tests (slow: about
-## two hours on two cores; not in CI). The score and every survivor go in docs/testing.md.
+## three hours on two cores; not in CI). It resumes from tests/mutation-record.json, the verdicts
+## of the last run (tests/mutation_record.py); stopped early, it keeps what it decided. The
+## score and every survivor go in docs/testing.md.
 mutate: $(STAMP)
+	$(BIN)/python tests/mutation_record.py restore
 	PATH="$(CURDIR)/$(BIN):$$PATH" HYPOTHESIS_PROFILE=mutation $(BIN)/mutmut run --max-children $(or $(MUTATE_JOBS),2) || true
+	$(BIN)/python tests/mutation_record.py save
 	$(BIN)/python tests/mutation_report.py
 
 ## Regenerate docs/report.png from the demo clinic (needs Debian's chromium).
