@@ -38,7 +38,8 @@ REASONS = [
     ("", r"synchronize_session", "no loaded object to synchronise"),
     (
         "",
-        r"^(id=uuid\.uuid4\(\),|created_at=now,|added_at=now,|is_active=False,)( →|$)",
+        r"^(id=uuid\.uuid4\(\),|created_at=now,|added_at=now,|is_active=False,|"
+        r'status="(open|active)",)( →|$)',
         "the model's column default gives the same value",
     ),
     ("", r"\.(outer)?join\(\w+, (None)?\)", "SQLAlchemy infers the same join from the foreign key"),
@@ -297,6 +298,24 @@ REASONS = [
         r'^Infusion\.status\.in_\(\("completed", "cancelled"\)\),$',
         "an infusion with a time given is completed or cancelled: a scheduled one has none "
         "(refused on creation and change)",
+    ),
+    (
+        "alerts.x__open_to_merge",
+        r"\.limit\(1\)\) → .*(\.limit\((None|2)\)\)|order_by\(None\))",
+        "at most one alert of a kind is open to merge (a unique index for the others, one a "
+        "day under the patient's lock for suicidal ideation): the first row is the only one",
+    ),
+    (
+        "alerts.x__raise",
+        r"in URGENT_KINDS: → |Patient\.id != check_in\.patient_id|key_share=False|"
+        r"^existing = _open_to_merge\(.*\) → existing = None$",
+        "concurrent triggers for one patient, which only PostgreSQL runs (test_concurrency.py); "
+        "SQLite serialises writers",
+    ),
+    (
+        "timeline.x_baselines",
+        r"^CheckIn\.completed_at >= course\.window_start, → \) → \)$",
+        "a bound on what is read; belonging() keeps only the course's check-ins again",
     ),
 ]
 

@@ -366,3 +366,27 @@ def test_only_final_check_ins_of_the_courses_time_are_candidates(
     session.get_one(CheckIn, withdrawn).status = "entered_in_error"
     session.flush()
     assert candidates_of(session, patient, course) == {first, latest}
+
+
+def baseline_ids(session, course: Course) -> dict[str, uuid.UUID]:
+    found = timeline.baselines(session, course, grace=GRACE)
+    return {key: baseline.check_in.id for key, baseline in found.items()}
+
+
+def test_a_check_in_at_the_first_instant_of_the_look_back_is_the_courses_baseline(
+    session, clinic, clinician, make_patient
+):
+    patient = make_patient(clinic, timezone=TIMEZONE)
+    course = add_course(session, patient, clinician, 30, None, active=True)
+    (first,) = stored_at(session, patient, clinician, ("phq9", course.window_start))
+    assert baseline_ids(session, course) == {"phq9": first}
+
+
+def test_a_courses_baseline_is_its_own_patients(session, clinic, clinician, make_patient):
+    """Another patient's check-in, later in the same days, is never this course's baseline."""
+    patient, other = (make_patient(clinic, timezone=TIMEZONE) for _ in range(2))
+    course = add_course(session, patient, clinician, 30, None, active=True)
+    add_course(session, other, clinician, 30, None, active=True)
+    (own,) = stored_at(session, patient, clinician, ("phq9", course.starts_at))
+    stored_at(session, other, clinician, ("phq9", course.starts_at + dt.timedelta(hours=1)))
+    assert baseline_ids(session, course) == {"phq9": own}

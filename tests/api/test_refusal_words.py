@@ -184,3 +184,8 @@ def test_a_course_ends_no_earlier_than_it_starts(client, auth, course_api, patie
     )
     assert response.status_code == 409, response.get_json()
     assert response.get_json()["errors"] == {"completed_on": ["Must not be before started_on."]}
+
+
+def test_an_unknown_patient(client, auth, clinician):
+    response = client.get(f"/v1/patients/{uuid.uuid4()}", headers=auth(clinician))
+    assert detail(response, 404) == "Patient not found."

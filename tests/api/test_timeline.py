@@ -63,6 +63,16 @@ class TestNumbersAndPhases:
         cleared = course_api.patch_infusion(second, phase=None).get_json()
         assert (cleared["phase"], cleared["phase_set_by_clinician"]) == ("induction", False)
 
+    def test_a_check_in_after_an_overridden_infusion_takes_its_phase(
+        self, client, auth, course_api, patient, submit
+    ):
+        course = course_api.start(patient)
+        course_api.infuse(course, at(0))
+        course_api.infuse(course, at(2), phase="maintenance")
+        answered = submit(patient, check_in_body(completed_at=at(3))).get_json()
+        found = context(client, auth, patient, answered)
+        assert (found["infusion_number"], found["phase"]) == (2, "maintenance")
+
     def test_scheduled_and_cancelled_infusions_have_no_number(self, course_api, patient):
         course = course_api.start(patient)
         course_api.infuse(course, at(0))
