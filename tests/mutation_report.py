@@ -317,6 +317,21 @@ REASONS = [
         r"^CheckIn\.completed_at >= course\.window_start, → \) → \)$",
         "a bound on what is read; belonging() keeps only the course's check-ins again",
     ),
+    (
+        "check_ins.x_new_check_in",
+        r"^entered_in_error_(at|by|reason)=None,( →|$)",
+        "an unset column is NULL all the same",
+    ),
+    (
+        "check_ins.x_new_check_in",
+        r"total_seconds\(\) / 60\)",
+        "an RFC 3339 offset is whole minutes: both divisions are exact",
+    ),
+    (
+        "alerts.x_could_deteriorate",
+        r"check_in\.total \+ definition\.score_min",
+        "every instrument's lowest score is 0",
+    ),
 ]
 
 

@@ -80,6 +80,29 @@ def test_a_submission_runs_five_statements_and_the_commit(
         ]
 
 
+@pytest.mark.parametrize(
+    ("key", "items"), [("phq9", {"i1": 3, "i2": 2}), ("pain", {"i1": 1})], ids=["phq9", "pain"]
+)
+def test_a_score_that_cannot_be_a_deterioration_reads_no_baseline_nor_recent_ratings(
+    client, auth, patient, course_api, count_queries, clock, key, items
+):
+    """PHQ-9 5 is less than its 6 points above the lowest score, pain 1 less than its 2: no
+    baseline can make either a deterioration, so neither it nor the recent ratings are read."""
+    course = course_api.start(patient, started_on="2026-11-01")
+    course_api.infuse(course, "2026-11-02T14:00:00Z")
+    body = check_in_body(key, completed_at="2026-11-19T09:00:00Z", **items)
+    headers = auth(patient)
+    with count_queries() as statements:
+        response = client.post(f"/v1/patients/{patient.id}/check-ins", json=body, headers=headers)
+    assert response.status_code == 201
+    assert [verb_and_table(s) for s in statements] == [
+        "SELECT users",
+        "SELECT patients",
+        "INSERT check_ins",
+        "INSERT audit_events",
+    ]
+
+
 def verb_and_table(statement: str) -> str:
     verb = statement.split()[0]
     table = statement.split("FROM" if verb == "SELECT" else "INTO")[1].split()[0]

@@ -357,6 +357,19 @@ class TestCourses:
         alerts = client.get("/v1/alerts", headers=auth(clinician)).get_json()["items"]
         assert [(a["kind"], a["priority"]) for a in alerts] == [("reliable_deterioration", "high")]
 
+    def test_reliable_deterioration_from_the_lowest_score(
+        self, client, auth, course_api, patient, submit, clinician
+    ):
+        """From a baseline of 0, a total of 6 (PHQ-9's points exactly) is a deterioration."""
+        course = course_api.start(patient)
+        submit(patient, check_in_body(completed_at=at(-1)))  # 0
+        course_api.infuse(course, at(0))
+        submit(patient, check_in_body(completed_at=at(1), i1=3, i2=3))  # 6
+        alerts = client.get("/v1/alerts", headers=auth(clinician)).get_json()["items"]
+        assert [(a["kind"], a["baseline"]["total"]) for a in alerts] == [
+            ("reliable_deterioration", 0)
+        ]
+
 
 class TestInfusions:
     def test_safety_flag_at_the_default_threshold(self, course_api, patient):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
+import hashlib
 import uuid
 
 import pytest
@@ -429,6 +430,15 @@ class TestFingerprint:
     def test_the_same_instant_in_another_offset_is_the_same(self):
         eastern = T0.astimezone(dt.timezone(dt.timedelta(hours=-5)))
         assert body_hash(self.submission()) == body_hash(self.submission(completed_at=eastern))
+
+    def test_it_is_the_sha256_of_one_written_form(self):
+        """Fingerprints are stored with check-ins and compared after an upgrade: the form they
+        hash is fixed — keys sorted, no spaces, the time in UTC."""
+        written = (
+            '{"answers":{"1":1,"9":0},"completed_at":"2026-10-05T14:00:00+00:00",'
+            '"questionnaire":"phq9"}'
+        )
+        assert body_hash(self.submission()) == hashlib.sha256(written.encode()).hexdigest()
 
     def test_answers_count_but_not_their_order(self):
         assert body_hash(self.submission()) == body_hash(self.submission(answers={"9": 0, "1": 1}))
