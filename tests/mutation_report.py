@@ -332,6 +332,16 @@ REASONS = [
         r"check_in\.total \+ definition\.score_min",
         "every instrument's lowest score is 0",
     ),
+    (
+        "check_ins.x__first_of_each",
+        r"key = None$|key is None and key in keys",
+        "only a batch has several submissions, and its items carry ids, never an Idempotency-Key",
+    ),
+    (
+        "check_ins.x_store_all",
+        r"alerts=tuple\(raised\)\) → .*created=True, \)$",
+        "no reader takes a stored outcome's alerts: the answer reads them from its record",
+    ),
 ]
 
 

@@ -13,9 +13,9 @@ import pytest
 
 from api.domain import access, alerts, identity, outcomes, schedule, timeline
 from api.domain.access import Actor
-from api.domain.check_ins import Submission, body_hash
+from api.domain.check_ins import Submission, body_hash, check_completed_at
 from api.domain.credentials import Passwords, TokenSettings
-from api.domain.errors import Forbidden, NotFound
+from api.domain.errors import Forbidden, Invalid, NotFound
 from api.domain.questionnaires import parse
 from api.domain.registry import load_registry
 from api.domain.scoring import endorsed_safety_flags, level
@@ -799,3 +799,20 @@ def test_days_between_are_days_of_24_hours_to_a_tenth():
     # 1.35 days: a second more per day would make it 1.3; a hundredth more precision, 1.35.
     assert timeline.days_between(start, start + dt.timedelta(seconds=116_640)) == 1.4
     assert timeline.days_between(start, start + dt.timedelta(days=3, hours=3)) == 3.1
+
+
+class TestCompletedAt:
+    """A completion time's refusals, word for word (the domain's own, beside the schema's)."""
+
+    def test_a_time_without_an_offset(self):
+        with pytest.raises(Invalid) as refused:
+            check_completed_at(T0.replace(tzinfo=None), T0)
+        assert refused.value.errors == {"completed_at": ["Give a time with an offset."]}
+
+    def test_more_than_five_minutes_ahead(self):
+        assert check_completed_at(T0 + dt.timedelta(minutes=5), T0) is False
+        with pytest.raises(Invalid) as refused:
+            check_completed_at(T0 + dt.timedelta(minutes=5, microseconds=1), T0)
+        assert refused.value.errors == {
+            "completed_at": ["Must not be more than 5 minutes in the future."]
+        }
