@@ -340,7 +340,7 @@ REASONS = [
     (
         "check_ins.x_store_all",
         r"alerts=tuple\(raised\)\) → .*created=True, \)$",
-        "no reader takes a stored outcome's alerts: the answer reads them from its record",
+        "Submitted.alerts passes them on and nothing reads it (a field to remove)",
     ),
 ]
 
