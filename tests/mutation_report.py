@@ -342,6 +342,22 @@ REASONS = [
         r"alerts=tuple\(raised\)\) → .*created=True, \)$",
         "Submitted.alerts passes them on and nothing reads it (a field to remove)",
     ),
+    (
+        "check_ins.x__stored_copies",
+        r"populate_existing=(None|False)\)",
+        "read once a request, before any of these rows is loaded: nothing to refresh",
+    ),
+    (
+        "check_ins.x__stored_copies",
+        r"\(CheckIn\.patient_id == patient\.id\) \| CheckIn\.idempotency_key",
+        "a bound on what is read; the rows found are matched again by patient and key",
+    ),
+    (
+        "timeline.x_local_midnight",
+        r"astimezone\(None\)",
+        "the same instant in the machine's offset: readers compare instants or convert to the "
+        "patient's zone",
+    ),
 ]
 
 

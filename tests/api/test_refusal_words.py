@@ -189,3 +189,19 @@ def test_a_course_ends_no_earlier_than_it_starts(client, auth, course_api, patie
 def test_an_unknown_patient(client, auth, clinician):
     response = client.get(f"/v1/patients/{uuid.uuid4()}", headers=auth(clinician))
     assert detail(response, 404) == "Patient not found."
+
+
+def test_answers_missing_or_out_of_range(client, auth, patient):
+    body = check_in_body()
+    del body["answers"]["9"]
+    response = client.post(f"/v1/patients/{patient.id}/check-ins", json=body, headers=auth(patient))
+    assert detail(response, 422) == "Some answers are missing or out of range."
+
+
+def test_an_unknown_questionnaire_names_those_known(client, auth, patient):
+    body = check_in_body() | {"questionnaire": "bdi2"}
+    response = client.post(f"/v1/patients/{patient.id}/check-ins", json=body, headers=auth(patient))
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["errors"] == {
+        "questionnaire": ["Unknown; one of gad7, pain, pcl5, phq9."]
+    }
