@@ -358,6 +358,27 @@ REASONS = [
         "the same instant in the machine's offset: readers compare instants or convert to the "
         "patient's zone",
     ),
+    (
+        "timeline.x_given_infusions",
+        r"order_by\(Infusion\.course_id, Infusion\.administered_at, Infusion\.id\) → "
+        r".*order_by\((None, )?Infusion\.administered_at, Infusion\.id\)",
+        "each course's list is built apart, in order of administration: how courses interleave "
+        "changes nothing",
+    ),
+    ("timeline.x_given_infusions", r"Infusion\.administered_at, \)$", TIE),
+    (
+        "timeline.x_given_infusions",
+        r"plausible_dates\(\)\) → .*\"completed\", \)$",
+        "no infusion with a date outside the plausible years can be recorded (the schema's years, "
+        "not in the future, two years ahead at most)",
+    ),
+    (
+        "timeline.x_patient_with_timeline",
+        r"order_by\(Course\.id, Infusion\.administered_at, Infusion\.id\) → "
+        r".*order_by\((None, )?Infusion\.administered_at, Infusion\.id\)",
+        "each course's list is built apart, in order of administration: how courses interleave "
+        "changes nothing",
+    ),
 ]
 
 

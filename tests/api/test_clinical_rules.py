@@ -257,7 +257,7 @@ class TestInChairGrace:
         [baseline] = course_api.course(course).get_json()["baselines"]
         assert (baseline["check_in_id"], baseline["source"]) == (chair["id"], "pre_infusion")
 
-    @pytest.mark.parametrize("days_after,acute", [(1, True), (2.9, True), (3.1, False)])
+    @pytest.mark.parametrize("days_after,acute", [(1, True), (2.9, True), (3, True), (3.1, False)])
     def test_a_first_available_baseline_within_72_hours_is_marked_acute(
         self, course_api, patient, submit, days_after, acute
     ):

@@ -73,6 +73,15 @@ class TestNumbersAndPhases:
         found = context(client, auth, patient, answered)
         assert (found["infusion_number"], found["phase"]) == (2, "maintenance")
 
+    def test_a_check_in_after_a_course_ended_without_infusions_is_its_follow_up(
+        self, client, auth, course_api, patient, submit
+    ):
+        course = course_api.start(patient, started_on="2026-10-01")
+        course_api.complete(course, "2026-10-10")
+        answered = submit(patient, check_in_body(completed_at=at(10))).get_json()
+        found = context(client, auth, patient, answered)
+        assert (found["course_id"], found["phase"]) == (course["id"], "follow_up")
+
     def test_scheduled_and_cancelled_infusions_have_no_number(self, course_api, patient):
         course = course_api.start(patient)
         course_api.infuse(course, at(0))
