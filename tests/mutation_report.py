@@ -379,6 +379,12 @@ REASONS = [
         "each course's list is built apart, in order of administration: how courses interleave "
         "changes nothing",
     ),
+    ("timeline.x_patient_with_timeline", r"Infusion\.administered_at, \)$", TIE),
+    (
+        "timeline.x_patient_with_timeline",
+        r"^continue → break$",
+        "a row without a course comes only for a patient with none: it is the only row",
+    ),
 ]
 
 
