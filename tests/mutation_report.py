@@ -385,6 +385,18 @@ REASONS = [
         r"^continue → break$",
         "a row without a course comes only for a patient with none: it is the only row",
     ),
+    (
+        "timeline.x_course_for",
+        r"instant <= c\.starts_at\]",
+        "an instant at a course's start is in its span, which is looked for first",
+    ),
+    (
+        "access.x_patient_filter",
+        r"^CareTeamMember\.clinic_id == actor\.clinic_id, → \) → \)$|"
+        r'actor\.role == "patient" or actor\.patient_id is not None',
+        "a care-team member is always of the patient's clinic (another clinic's is refused: "
+        "test_access_targets.py), and only a patient's actor carries a patient id",
+    ),
 ]
 
 

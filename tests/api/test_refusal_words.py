@@ -193,9 +193,15 @@ def test_an_unknown_patient(client, auth, clinician):
 
 def test_answers_missing_or_out_of_range(client, auth, patient):
     body = check_in_body()
-    del body["answers"]["9"]
+    del body["answers"]["1"]
+    body["answers"]["9"] = 4
     response = client.post(f"/v1/patients/{patient.id}/check-ins", json=body, headers=auth(patient))
     assert detail(response, 422) == "Some answers are missing or out of range."
+    # Every item is checked: the one missing does not hide the one out of range.
+    assert response.get_json()["errors"] == {
+        "answers.1": ["Required: every scored item must be answered."],
+        "answers.9": ["Must be one of [0, 1, 2, 3]."],
+    }
 
 
 def test_an_unknown_questionnaire_names_those_known(client, auth, patient):

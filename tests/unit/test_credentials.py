@@ -1,11 +1,21 @@
-"""Password hashing, enrollment codes, cursors."""
+"""Password hashing, access tokens, enrollment codes, cursors."""
 
 from __future__ import annotations
 
+import time
+import uuid
+
+import jwt
 import pytest
 
-from api.domain.credentials import Passwords, new_enrollment_code, normalize_code
-from api.domain.errors import Invalid
+from api.domain.credentials import (
+    Passwords,
+    TokenSettings,
+    decode_access_token,
+    new_enrollment_code,
+    normalize_code,
+)
+from api.domain.errors import Invalid, Unauthorized
 from api.domain.identity import check_password_strength
 from api.domain.pagination import BadCursor, CursorCodec
 
@@ -66,3 +76,37 @@ def test_cursor_round_trip_and_tamper():
     for bad in ["", "abc", "a.b", cursor + "x", "e30." + cursor.split(".")[1]]:
         with pytest.raises(BadCursor):
             codec.decode(bad)
+
+
+class TestAccessTokenRefusals:
+    SETTINGS = TokenSettings(
+        key="k" * 64, issuer="interval", audience="interval-api", lifetime_seconds=900
+    )
+
+    def claims(self, **changes) -> dict:
+        now = int(time.time())
+        return {
+            "iss": "interval",
+            "aud": "interval-api",
+            "sub": str(uuid.uuid4()),
+            "sid": str(uuid.uuid4()),
+            "typ": "access",
+            "jti": "j",
+            "iat": now,
+            "nbf": now,
+            "exp": now + 900,
+        } | changes
+
+    def refused(self, token: str) -> str:
+        with pytest.raises(Unauthorized) as refused:
+            decode_access_token(self.SETTINGS, token)
+        return refused.value.detail
+
+    def test_another_kind_of_token(self):
+        token = jwt.encode(self.claims(typ="refresh"), self.SETTINGS.key, algorithm="HS256")
+        assert self.refused(token) == "Not an access token."
+
+    def test_an_expired_or_forged_token(self):
+        expired = jwt.encode(self.claims(exp=int(time.time()) - 1), "k" * 64, algorithm="HS256")
+        assert self.refused(expired) == "The access token is invalid or has expired."
+        assert self.refused("not.a.token") == "The access token is invalid or has expired."
