@@ -6,7 +6,8 @@ code) and each function's hash to tests/mutation-record.json; `restore`, on a ch
 mutants/, writes them back as mutmut's .meta files before a run. mutmut then regenerates the
 mutants and keeps a verdict only while its function's code is unchanged (the hash): a function
 edited since is mutated and run again, as are mutants never decided. Tests only grow, so a kill
-stays a kill; survivors are run again by name against the tests of the day (docs/testing.md).
+stays a kill; a survivor without a written reason (tests/mutation_report.py) and a check cut
+short are saved undecided, so the next run tries them against the tests of its day.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ import json
 import sys
 from pathlib import Path
 
+from mutation_report import change, reason
+
 MUTANTS = Path("mutants")
+SURVIVED, INTERRUPTED = 0, 2  # mutmut's exit codes
 RECORD = Path(__file__).with_name("mutation-record.json")
 
 
@@ -25,10 +29,19 @@ def save() -> None:
         data = json.loads(meta.read_text())
         record[str(meta.relative_to(MUTANTS).with_suffix(""))] = {
             "hash_by_function_name": data["hash_by_function_name"],
-            "exit_code_by_key": data["exit_code_by_key"],
+            "exit_code_by_key": {
+                key: None if _to_try_again(key, code) else code
+                for key, code in data["exit_code_by_key"].items()
+            },
         }
     RECORD.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     print(f"saved the verdicts of {len(record)} files to {RECORD}")
+
+
+def _to_try_again(key: str, code: int | None) -> bool:
+    if code == INTERRUPTED:
+        return True
+    return code == SURVIVED and reason(key, change(key)).startswith("**open**")
 
 
 def restore() -> None:
