@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from mutation_report import change, reason
+from mutation_report import OPEN, change, reason
 
 MUTANTS = Path("mutants")
 SURVIVED, INTERRUPTED = 0, 2  # mutmut's exit codes
@@ -41,7 +41,7 @@ def save() -> None:
 def _to_try_again(key: str, code: int | None) -> bool:
     if code == INTERRUPTED:
         return True
-    return code == SURVIVED and reason(key, change(key)).startswith("**open**")
+    return code == SURVIVED and reason(key, change(key)) == OPEN
 
 
 def restore() -> None:
