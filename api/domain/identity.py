@@ -133,7 +133,7 @@ def _issue_tokens(
 def start_session(
     session: Session, settings: IdentitySettings, *, user: User, now: dt.datetime
 ) -> TokenPair:
-    family = RefreshFamily(id=uuid.uuid4(), user_id=user.id, created_at=now)
+    family = RefreshFamily(user_id=user.id, created_at=now)
     session.add(family)
     session.flush()
     return _issue_tokens(session, settings, user=user, family=family, now=now)

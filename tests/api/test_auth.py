@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select, update
 
 from api import factories
-from api.models import EnrollmentCode, User
+from api.domain import identity
+from api.models import EnrollmentCode, RefreshFamily, User
 from tests.conftest import PASSWORD, TEST_SECRET
 
 
@@ -328,6 +329,28 @@ class TestRefresh:
             refresh_token = self.refresh(client, refresh_token).get_json()["refresh_token"]
         clock.advance(days=0, minutes=1)
         assert self.refresh(client, refresh_token).status_code == 401
+
+    def test_the_lifetime_counts_from_the_time_the_session_was_given(self, app, session, clinician):
+        """The domain takes its time from the caller, never from the machine's clock."""
+        settings = app.extensions["interval.identity"]
+        start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+        pair = identity.start_session(session, settings, user=clinician, now=start)
+        family = session.scalars(select(RefreshFamily).where(RefreshFamily.user_id == clinician.id))
+        assert family.one().created_at == start
+        for days in (6, 12, 18, 24, 30):
+            _, pair = identity.refresh(
+                session,
+                settings,
+                refresh_token=pair.refresh_token,
+                now=start + dt.timedelta(days=days),
+            )
+        with pytest.raises(identity.RefreshFailed):
+            identity.refresh(
+                session,
+                settings,
+                refresh_token=pair.refresh_token,
+                now=start + dt.timedelta(days=30, minutes=1),
+            )
 
     def test_refresh_within_lifetimes_works(self, clock, client, clinician, tokens_for):
         refresh_token = tokens_for(clinician).refresh_token

@@ -204,6 +204,16 @@ def test_answers_missing_or_out_of_range(client, auth, patient):
     }
 
 
+def test_an_answer_that_is_not_a_whole_number(client, auth, patient):
+    body = check_in_body()
+    body["answers"] |= {"2": "1", "3": 1.5, "4": True}
+    response = client.post(f"/v1/patients/{patient.id}/check-ins", json=body, headers=auth(patient))
+    assert detail(response, 422) == "Some answers are missing or out of range."
+    assert response.get_json()["errors"] == {
+        f"answers.{item}": ["Must be a whole number."] for item in ("2", "3", "4")
+    }
+
+
 def test_an_unknown_questionnaire_names_those_known(client, auth, patient):
     body = check_in_body() | {"questionnaire": "bdi2"}
     response = client.post(f"/v1/patients/{patient.id}/check-ins", json=body, headers=auth(patient))

@@ -7,11 +7,13 @@ import copy
 import dataclasses
 import datetime as dt
 import hashlib
+import time
 import uuid
 
+import jwt
 import pytest
 
-from api.domain import access, alerts, identity, outcomes, schedule, timeline
+from api.domain import access, alerts, credentials, identity, outcomes, schedule, timeline
 from api.domain.access import Actor
 from api.domain.check_ins import Submission, body_hash, check_completed_at
 from api.domain.credentials import Passwords, TokenSettings
@@ -417,6 +419,22 @@ class TestLockout:
         assert user.failed_logins == 1
 
 
+class TestAccessToken:
+    SETTINGS = TestLockout.SETTINGS.tokens
+
+    def test_each_token_is_one_of_its_kind(self):
+        """Two tokens of one session at one instant still differ: each names itself (jti)."""
+        issued = [
+            credentials.issue_access_token(
+                self.SETTINGS, user_id=uuid.UUID(int=1), family_id=uuid.UUID(int=2), now=T0
+            )
+            for _ in range(2)
+        ]
+        assert issued[0] != issued[1]
+        ids = {jwt.decode(t, options={"verify_signature": False})["jti"] for t in issued}
+        assert len(ids) == 2 and all(uuid.UUID(i) for i in ids)
+
+
 class TestFingerprint:
     def submission(self, **changes) -> Submission:
         base = Submission("phq9", {"1": 1, "9": 0}, T0)
@@ -431,9 +449,19 @@ class TestFingerprint:
         eastern = T0.astimezone(dt.timezone(dt.timedelta(hours=-5)))
         assert body_hash(self.submission()) == body_hash(self.submission(completed_at=eastern))
 
-    def test_it_is_the_sha256_of_one_written_form(self):
-        """Fingerprints are stored with check-ins and compared after an upgrade: the form they
-        hash is fixed — keys sorted, no spaces, the time in UTC."""
+    @pytest.fixture(params=["UTC", "America/New_York", "Asia/Kolkata"])
+    def machine_zone(self, request, monkeypatch):
+        """The service's hosts may run in any local time zone."""
+        monkeypatch.setenv("TZ", request.param)
+        time.tzset()
+        yield
+        monkeypatch.undo()
+        time.tzset()
+
+    def test_it_is_the_sha256_of_one_written_form(self, machine_zone):
+        """Fingerprints are stored with check-ins and compared after an upgrade and across hosts:
+        the form they hash is fixed — keys sorted, no spaces, the time in UTC whatever the
+        machine's zone."""
         written = (
             '{"answers":{"1":1,"9":0},"completed_at":"2026-10-05T14:00:00+00:00",'
             '"questionnaire":"phq9"}'
