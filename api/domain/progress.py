@@ -52,10 +52,9 @@ def is_stale() -> ColumnElement[bool]:
     seen = PatientProgress.refreshed_at
     return or_(
         seen.is_(None),
-        exists().where(
-            CheckIn.patient_id == Patient.id,
-            or_(CheckIn.received_at > seen, CheckIn.entered_in_error_at > seen),
-        ),
+        # Two probes, each along its own index, rather than one OR that reads every check-in.
+        exists().where(CheckIn.patient_id == Patient.id, CheckIn.received_at > seen),
+        exists().where(CheckIn.patient_id == Patient.id, CheckIn.entered_in_error_at > seen),
         exists().where(Infusion.patient_id == Patient.id, Infusion.updated_at > seen),
         exists().where(Course.patient_id == Patient.id, Course.changed_at > seen),
     )

@@ -5,7 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, load_only, mapped_column
 
 from api.db import Base, id_column
@@ -18,6 +27,16 @@ class CheckIn(Base):
         # the Idempotency-Key is unique per patient for clients that send one.
         UniqueConstraint("patient_id", "idempotency_key"),
         Index("ix_check_ins_patient_id_completed_at", "patient_id", "completed_at"),
+        # Whether a patient's progress is stale (progress.is_stale): one probe each, not a read
+        # of every check-in they ever sent.
+        Index("ix_check_ins_patient_id_received_at", "patient_id", "received_at"),
+        Index(
+            "ix_check_ins_patient_id_entered_in_error_at",
+            "patient_id",
+            "entered_in_error_at",
+            sqlite_where=text("entered_in_error_at IS NOT NULL"),
+            postgresql_where=text("entered_in_error_at IS NOT NULL"),
+        ),
         CheckConstraint("status IN ('final', 'entered_in_error')", name="status"),
         CheckConstraint("source IN ('patient', 'clinic')", name="source"),
     )
