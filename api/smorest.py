@@ -19,6 +19,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from api import dumping
 from api.auditing import start_note
 from api.auth import authenticate
 from api.domain.courses import IfMatch
@@ -40,11 +41,26 @@ ANY_USER = "any_user"
 
 
 class Schema(ma.Schema):
-    """Base schema: unknown fields are refused, output keeps declaration order."""
+    """Base schema: unknown fields are refused, output keeps declaration order, and dumping
+    takes the short way of api/dumping.py."""
 
     class Meta:
         unknown = ma.RAISE
         ordered = True
+
+    def _serialize(self, obj: Any, *, many: bool = False) -> Any:
+        if "_dump_steps" not in self.__dict__:
+            self._dump_steps = dumping.plan(self)
+        steps = self._dump_steps
+        if steps is None:
+            return super()._serialize(obj, many=many)
+        if many and obj is not None:
+            dumped: Any = [dumping.serialize(steps, item) for item in obj]
+        else:
+            dumped = dumping.serialize(steps, obj)
+        if dumping.VERIFY:
+            dumping.check(dumped, super()._serialize(obj, many=many))
+        return dumped
 
 
 # Crisis information: on a stored check-in whose answers endorse a safety item, and on any

@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from api import auditing, factories
+from api import auditing, dumping, factories
 from api.app import create_app
 from api.db import make_engine, utcnow
 from api.demo import load_demo
@@ -32,6 +32,8 @@ TEST_SECRET = "test-signing-key-" + "k" * 50
 # A key production accepts: long, and of many distinct characters (never used to sign anything).
 PRODUCTION_SECRET = "Zq3vX8nR2tLw6yKb9mFh4sJd7pGc1aVe5uNx0oTi_-QzWrYkHlMeBgCfDjSaPn"
 POSTGRES = bool(os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"))
+# Every response the tests produce is dumped both ways and must come out the same.
+dumping.VERIFY = True
 
 # Under mutation testing (make mutate) every call is slower and each run must find the same
 # examples, so the property tests are derandomized and not timed.
