@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from api.domain.access import Actor, get_patient, sees_signals
 from api.domain.alerts import sustained_above
@@ -36,7 +36,7 @@ from api.domain.timeline import (
     given_infusions,
     infusion_phase,
 )
-from api.models import CheckIn, Course, Patient
+from api.models import POINTS, CheckIn, Course, Patient
 
 # Signals (CLINICAL.md "Signals"): prompts to review, never alerts, never shown to patients.
 EARLY_INSTRUMENTS = ("phq9", "gad7")
@@ -510,9 +510,7 @@ def load(
         stmt = stmt.where(CheckIn.completed_at >= course.window_start)
     if questionnaires:
         stmt = stmt.where(CheckIn.questionnaire.in_(questionnaires))
-    stmt = stmt.order_by(CheckIn.completed_at, CheckIn.id).options(
-        defer(CheckIn.answers, raiseload=True)
-    )
+    stmt = stmt.order_by(CheckIn.completed_at, CheckIn.id).options(POINTS)
     found = list(session.scalars(stmt))
     if course is not None:
         found = belonging(found, course, courses_of(session, [patient.id])[patient.id])

@@ -78,3 +78,16 @@ SCORES_ONLY = load_only(
     CheckIn.completed_offset_minutes,
     raiseload=True,
 )
+
+# The same and the flags: a trend's points show them.
+POINTS = load_only(
+    CheckIn.id,
+    CheckIn.patient_id,
+    CheckIn.questionnaire,
+    CheckIn.total,
+    CheckIn.severity,
+    CheckIn.completed_at,
+    CheckIn.completed_offset_minutes,
+    CheckIn.flags,
+    raiseload=True,
+)
