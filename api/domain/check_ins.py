@@ -286,6 +286,9 @@ class Comparisons:
         self.new_ids = frozenset(c.id for c in new)
         self.earlier: list[CheckIn] = []
         self.candidates: dict[tuple[uuid.UUID, str], list[CheckIn]] = {}
+        # The list's earlier ones a baseline may still come from, by course and instrument
+        # (timeline.baseline_pool): two at most, so a list of n compares n times, not n².
+        self.pools: dict[tuple[uuid.UUID, str], list[CheckIn]] = {}
         self.latest: dict[str, list[CheckIn]] = {}
 
     def baseline(self, check_in: CheckIn) -> Baseline | None:
@@ -302,7 +305,7 @@ class Comparisons:
                 grace=self.grace,
                 excluding=self.new_ids,
             )
-        pool = [*self.candidates[key], *self.earlier, check_in]
+        pool = [*self.candidates[key], *self.pools.get(key, []), check_in]
         return timeline_service.baseline_among(check_in, pool, self.timeline, grace=self.grace)
 
     def recent(self, check_in: CheckIn, count: int) -> list[CheckIn]:
@@ -321,6 +324,12 @@ class Comparisons:
     def done(self, check_in: CheckIn) -> None:
         """The check-in is stored: the ones after it are compared with it too."""
         self.earlier.append(check_in)
+        course = self.timeline.course_at(check_in.completed_at)
+        if course is not None:
+            key = (course.id, check_in.questionnaire)
+            self.pools[key] = timeline_service.baseline_pool(
+                [*self.pools.get(key, []), check_in], self.timeline.given[course.id], self.grace
+            )
 
 
 def _first_of_each(ready: list[Ready]) -> list[int]:

@@ -241,12 +241,10 @@ def choose_baselines(
     """Per instrument: the latest check-in at or before the first infusion (within the in-chair
     grace) and no more than 30 days before it; failing that, the first one ("first_available").
     `check_ins` are a course's final check-ins in time order; a pure function."""
-    first = infusions[0].administered_at if infusions else None
     found: dict[str, Baseline] = {}
     for check_in in check_ins:
         at = check_in.completed_at
-        pre_infusion = first is None or (first - LOOKBACK <= at <= first + grace)
-        if pre_infusion:
+        if before_treatment(at, infusions, grace):
             # In time order: a later pre-infusion check-in replaces an earlier one.
             found[check_in.questionnaire] = Baseline(check_in, "pre_infusion")
         elif check_in.questionnaire not in found:
@@ -254,6 +252,26 @@ def choose_baselines(
             acute = latest is not None and at - latest.administered_at <= ACUTE_EFFECT
             found[check_in.questionnaire] = Baseline(check_in, "first_available", acute)
     return found
+
+
+def before_treatment(at: dt.datetime, infusions: list[GivenInfusion], grace: dt.timedelta) -> bool:
+    """Whether a check-in at `at` may be a pre-infusion baseline: no infusion given yet, or
+    within the 30 days before the first (and its in-chair grace)."""
+    if not infusions:
+        return True
+    first = infusions[0].administered_at
+    return first - LOOKBACK <= at <= first + grace
+
+
+def baseline_pool(
+    check_ins: Iterable[CheckIn], infusions: list[GivenInfusion], grace: dt.timedelta
+) -> list[CheckIn]:
+    """Of one instrument's check-ins in one course, the ones `choose_baselines` could still pick
+    whatever check-ins come later: the first, and the latest before treatment. A pure
+    function."""
+    ordered = sorted(check_ins, key=lambda c: (c.completed_at, c.id))
+    before = [c for c in ordered if before_treatment(c.completed_at, infusions, grace)]
+    return list({c.id: c for c in [*ordered[:1], *before[-1:]]}.values())
 
 
 def baselines(

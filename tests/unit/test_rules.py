@@ -12,6 +12,8 @@ import uuid
 
 import jwt
 import pytest
+from hypothesis import given as given_examples
+from hypothesis import strategies as st
 
 from api.domain import access, alerts, credentials, identity, outcomes, schedule, timeline
 from api.domain.access import Actor
@@ -284,6 +286,28 @@ class TestBaselineAmong:
         other, first, new = self.stored(-50, 20), self.stored(1, 15), self.stored(8)
         found = timeline.baseline_among(new, [other, first, new], patient, grace=GRACE)
         assert found == timeline.Baseline(first, "first_available", acute_effect=True)
+
+
+class TestBaselinePool:
+    """What a batch keeps of its earlier check-ins to compare the later ones with."""
+
+    @given_examples(
+        earlier=st.lists(st.integers(-60, 40), max_size=8),
+        later=st.lists(st.integers(-60, 40), max_size=4),
+        infusion_days=st.lists(st.integers(-20, 30), max_size=3, unique=True),
+    )
+    def test_the_pool_chooses_as_every_check_in_would(self, earlier, later, infusion_days):
+        infusions = given(*sorted(infusion_days))
+        first = [check_in(at=T0 + dt.timedelta(days=d)) for d in earlier]
+        then = [check_in(at=T0 + dt.timedelta(days=d)) for d in later]
+        pool = timeline.baseline_pool(first, infusions, GRACE)
+        assert len(pool) <= 2
+
+        def chosen(check_ins):
+            ordered = sorted(check_ins, key=lambda c: (c.completed_at, c.id))
+            return timeline.choose_baselines(ordered, infusions, GRACE)
+
+        assert chosen([*pool, *then]) == chosen([*first, *then])
 
 
 class TestSpans:

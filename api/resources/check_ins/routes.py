@@ -251,6 +251,10 @@ def submit_batch(args, patient_id: uuid.UUID):
     return {"results": [present_result(result) for result in results]}
 
 
+# One schema for every item (loading keeps no state on it).
+BATCH_ITEM = CheckInSubmitSchema()
+
+
 def read_batch_item(raw: object) -> check_in_service.BatchItem:
     """Read one batch item as a single submission would be read."""
     if not isinstance(raw, dict):
@@ -261,7 +265,7 @@ def read_batch_item(raw: object) -> check_in_service.BatchItem:
     if unsafe:
         return check_in_service.BatchItem(raw, Invalid(UNSAFE_MESSAGE, errors=unsafe))
     try:
-        data = CheckInSubmitSchema().load(raw)
+        data = BATCH_ITEM.load(raw)
     except ma.ValidationError as error:
         return check_in_service.BatchItem(
             raw,
