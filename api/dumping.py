@@ -6,15 +6,16 @@ points or a panel of 200 rows that is most of the response's time. `serialize` d
 `marshmallow.Schema._serialize` does — the same fields in the same order, the same `data_key`,
 `attribute` and `dump_default`, each field's own `_serialize` for the conversion — with the
 lookups worked out once per schema. A schema this module cannot reproduce exactly (a field
-that does not read an attribute, a custom accessor, a dotted attribute) is dumped by
-marshmallow. With `VERIFY` set (the test suite sets it), every dump is compared with
+that does not read an attribute or reads it its own way, a custom accessor, a dotted
+attribute) is dumped by marshmallow, and a nested schema with hooks or its own way of dumping
+by its own `dump`. With `VERIFY` set (the test suite sets it), every dump is compared with
 marshmallow's own, so a difference fails the test that produced it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import marshmallow as ma
 from marshmallow.utils import missing
@@ -25,18 +26,30 @@ VERIFY = False
 Step = tuple[str, str, str, Callable[..., Any], Any]
 
 
-def plan(schema: ma.Schema) -> list[Step] | None:
-    """The steps that dump `schema`, or None when only marshmallow can."""
+def plan(schema: ma.Schema, within: tuple[type, ...] = ()) -> list[Step] | None:
+    """The steps that dump `schema`, or None when only marshmallow can. `within`: the schemas
+    being planned around it (a schema nested in itself is dumped by its field)."""
     if type(schema).get_attribute is not ma.Schema.get_attribute:
         return None
     steps = []
     for name, field in schema.dump_fields.items():
         read = name if field.attribute is None else field.attribute
-        if not field._CHECK_ATTRIBUTE or "." in read:
+        if not _reads_plainly(field) or "." in read:
             return None
         written = name if field.data_key is None else field.data_key
-        steps.append((name, read, written, converter(field), field.dump_default))
+        converted = converter(field, (*within, type(schema)))
+        steps.append((name, read, written, converted, field.dump_default))
     return steps
+
+
+def _reads_plainly(field: ma.fields.Field) -> bool:
+    """The field takes its value as marshmallow's own fields do."""
+    kind = type(field)
+    return (
+        field._CHECK_ATTRIBUTE
+        and kind.get_value is ma.fields.Field.get_value
+        and kind.serialize is ma.fields.Field.serialize
+    )
 
 
 # Fields whose conversion is one call, as each field's `_serialize` makes it (None stays None).
@@ -44,44 +57,63 @@ DIRECT: dict[type, Callable[[Any], Any]] = {
     ma.fields.UUID: str,
     ma.fields.Integer: int,
     ma.fields.Float: float,
-    ma.fields.DateTime: lambda value: value.isoformat(),
-    ma.fields.AwareDateTime: lambda value: value.isoformat(),
-    ma.fields.Date: lambda value: value.isoformat(),
 }
+# Times and dates in ISO form: marshmallow's own functions for the format (bound as "iso").
+TEMPORAL = (ma.fields.DateTime, ma.fields.AwareDateTime, ma.fields.NaiveDateTime, ma.fields.Date)
 
 
-def converter(field: ma.fields.Field) -> Callable[..., Any]:
+def converter(field: ma.fields.Field, within: tuple[type, ...] = ()) -> Callable[..., Any]:
     """The field's conversion: one call for the common fields, a nested schema's own steps
     (without `Schema.dump` around each item), else the field's `_serialize`."""
-    direct = DIRECT.get(type(field))
-    plain = not getattr(field, "as_string", False) and getattr(field, "format", None) is None
-    if direct is not None and plain:
-        return _unless_none(direct)
-    if type(field) is ma.fields.String:
+    kind = type(field)
+    if kind in DIRECT and not getattr(field, "as_string", False):
+        return _unless_none(DIRECT[kind])
+    if kind in TEMPORAL and getattr(field, "format", None) in ("iso", "iso8601"):
+        return _unless_none(kind.SERIALIZATION_FUNCS[field.format])  # type: ignore[attr-defined]
+    if kind is ma.fields.String:
         return _unless_none(_text)
+    return _nested_converter(field, within) or field._serialize
+
+
+def _nested_converter(
+    field: ma.fields.Field, within: tuple[type, ...]
+) -> Callable[..., Any] | None:
+    """A nested schema's steps for a Nested field or a List of one, or None."""
     if type(field) is ma.fields.List and type(field.inner) is ma.fields.Nested:
-        inner = _nested(field.inner)
-        if inner is not None and not _many(field.inner):
-            return _unless_none(lambda items: [_or_none(inner, item) for item in items])
+        inner = cast(ma.fields.Nested, field.inner)
+        each = _nested(inner, within)
+        if each is None or _many(inner):
+            return None
+        return _unless_none(lambda items: [_or_none(each, item) for item in items])
     if type(field) is ma.fields.Nested:
-        nested = _nested(field)
-        if nested is not None and _many(field):
-            return _unless_none(lambda items: [serialize(nested, item) for item in items])
-        if nested is not None:
-            return _unless_none(lambda item: serialize(nested, item))
-    return field._serialize
+        nested = cast(ma.fields.Nested, field)
+        steps = _nested(nested, within)
+        if steps is None:
+            return None
+        if _many(nested):
+            return _unless_none(lambda items: [serialize(steps, item) for item in items])
+        return _unless_none(lambda item: serialize(steps, item))
+    return None
 
 
 def _unless_none(convert: Callable[[Any], Any]) -> Callable[..., Any]:
     return lambda value, name, obj: None if value is None else convert(value)
 
 
-def _nested(field: ma.fields.Nested) -> list[Step] | None:
-    """The steps of a nested schema dumped without hooks, or None."""
+def _nested(field: ma.fields.Nested, within: tuple[type, ...]) -> list[Step] | None:
+    """The steps of a nested schema that dumps as marshmallow's own do (no hooks, no override
+    of how it dumps, not one of the schemas around it), or None."""
     schema = field.schema
-    if any(schema._hooks.values()):
+    kind = type(schema)
+    if kind in within or any(schema._hooks.values()) or schema.dict_class is not dict:
         return None
-    return plan(schema)
+    if kind.dump is not ma.Schema.dump or kind._serialize not in OWN_SERIALIZE:
+        return None
+    return plan(schema, within)
+
+
+# The `_serialize` of marshmallow's Schema and of ours (api.smorest registers it).
+OWN_SERIALIZE: set[Callable[..., Any]] = {ma.Schema._serialize}
 
 
 def _many(field: ma.fields.Nested) -> bool:

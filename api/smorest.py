@@ -49,9 +49,11 @@ class Schema(ma.Schema):
         ordered = True
 
     def _serialize(self, obj: Any, *, many: bool = False) -> Any:
-        if "_dump_steps" not in self.__dict__:
-            self._dump_steps = dumping.plan(self)
-        steps = self._dump_steps
+        # Planned again if the fields change (a copy made by Nested(only=…) re-inits them).
+        planned_for, steps = self.__dict__.get("_dump_steps", (None, None))
+        if planned_for is not self.dump_fields:
+            steps = dumping.plan(self)
+            self._dump_steps = (self.dump_fields, steps)
         if steps is None:
             return super()._serialize(obj, many=many)
         if many and obj is not None:
@@ -61,6 +63,9 @@ class Schema(ma.Schema):
         if dumping.VERIFY:
             dumping.check(dumped, super()._serialize(obj, many=many))
         return dumped
+
+
+dumping.OWN_SERIALIZE.add(Schema._serialize)
 
 
 # Crisis information: on a stored check-in whose answers endorse a safety item, and on any

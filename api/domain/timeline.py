@@ -268,8 +268,9 @@ def baseline_pool(
 ) -> list[CheckIn]:
     """Of one instrument's check-ins in one course, the ones `choose_baselines` could still pick
     whatever check-ins come later: the first, and the latest before treatment. A pure
-    function."""
-    ordered = sorted(check_ins, key=lambda c: (c.completed_at, c.id))
+    function. A check-in entered in error is never one of them."""
+    final = (c for c in check_ins if c.status == "final")
+    ordered = sorted(final, key=lambda c: (c.completed_at, c.id))
     before = [c for c in ordered if before_treatment(c.completed_at, infusions, grace)]
     return list({c.id: c for c in [*ordered[:1], *before[-1:]]}.values())
 

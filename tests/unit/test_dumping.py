@@ -124,3 +124,58 @@ def test_dotted_attributes_dumped_by_marshmallow():
 def test_a_difference_in_type_order_or_value_is_caught(ours, theirs):
     with pytest.raises(AssertionError):
         dumping.check(ours, theirs)
+
+
+class Node(Schema):
+    name = ma.fields.String()
+    children = ma.fields.List(ma.fields.Nested(lambda: Node()))
+
+
+def test_a_schema_nested_in_itself():
+    tree = {"name": "a", "children": [{"name": "b", "children": [{"name": "c", "children": []}]}]}
+    assert Node().dump(tree) == tree
+
+
+def test_a_nested_copy_with_fewer_fields_is_planned_again():
+    whole = InnerSchema()
+    whole.dump({"total": 1, "mean": 2.0})  # planned with both fields
+
+    class Outer(Schema):
+        inner = ma.fields.Nested(whole, only=("total",))
+
+    assert Outer().dump({"inner": {"total": 1, "mean": 2.0}}) == {"inner": {"total": 1}}
+
+
+class Fixed(ma.fields.String):
+    def get_value(self, obj, attr, accessor=None, default=ma.missing):
+        return "fixed"
+
+
+class WithItsOwnReading(Schema):
+    value = Fixed()
+
+
+class Extra(Schema):
+    x = ma.fields.Integer()
+
+    def _serialize(self, obj, *, many=False):
+        return {**super()._serialize(obj, many=many), "extra": 1}
+
+
+class HoldsExtra(Schema):
+    d = ma.fields.Nested(Extra)
+
+
+def test_a_field_or_nested_schema_that_dumps_its_own_way_keeps_it():
+    assert WithItsOwnReading().dump({"value": "x"}) == {"value": "fixed"}
+    assert HoldsExtra().dump({"d": {"x": 1}}) == {"d": {"x": 1, "extra": 1}}
+
+
+class Times(Schema):
+    day = ma.fields.Date()
+    at = ma.fields.NaiveDateTime()
+
+
+def test_dates_and_times_as_marshmallow_writes_them():
+    body = {"day": WHEN, "at": WHEN.replace(tzinfo=None)}
+    assert Times().dump(body) == {"day": "2026-10-05", "at": "2026-10-05T14:00:00"}

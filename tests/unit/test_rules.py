@@ -39,6 +39,7 @@ def check_in(key="phq9", total=0, at=T0, flags=(), offset=0) -> CheckIn:
         flags=list(flags),
         completed_at=at,
         completed_offset_minutes=offset,
+        status="final",
     )
 
 
@@ -308,6 +309,11 @@ class TestBaselinePool:
             return timeline.choose_baselines(ordered, infusions, GRACE)
 
         assert chosen([*pool, *then]) == chosen([*first, *then])
+
+    def test_a_check_in_entered_in_error_is_never_kept(self):
+        kept, in_error = check_in(at=T0), check_in(at=T0 - dt.timedelta(days=1))
+        in_error.status = "entered_in_error"
+        assert timeline.baseline_pool([kept, in_error], [], GRACE) == [kept]
 
 
 class TestSpans:
