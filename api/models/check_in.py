@@ -66,9 +66,9 @@ class CheckIn(Base):
     entered_in_error_reason: Mapped[str | None] = mapped_column(Text)
 
 
-# A loader option for reading many check-ins' scores (trends, progress, what is due): the
+# Loader options for reading many check-ins' scores (trends, progress, what is due): the
 # answers and details stay in the database; touching them raises instead of loading row by row.
-SCORES_ONLY = load_only(
+SCORE_COLUMNS = (
     CheckIn.id,
     CheckIn.patient_id,
     CheckIn.questionnaire,
@@ -76,18 +76,7 @@ SCORES_ONLY = load_only(
     CheckIn.severity,
     CheckIn.completed_at,
     CheckIn.completed_offset_minutes,
-    raiseload=True,
 )
-
+SCORES_ONLY = load_only(*SCORE_COLUMNS, raiseload=True)
 # The same and the flags: a trend's points show them.
-POINTS = load_only(
-    CheckIn.id,
-    CheckIn.patient_id,
-    CheckIn.questionnaire,
-    CheckIn.total,
-    CheckIn.severity,
-    CheckIn.completed_at,
-    CheckIn.completed_offset_minutes,
-    CheckIn.flags,
-    raiseload=True,
-)
+POINTS = load_only(*SCORE_COLUMNS, CheckIn.flags, raiseload=True)
