@@ -4,12 +4,13 @@ marshmallow serialises each field through four calls (`Field.serialize`, `get_va
 schema's accessor, `hasattr`/`getitem`) before the field's own conversion; for a trend's 730
 points or a panel of 200 rows that is most of the response's time. `serialize` does what
 `marshmallow.Schema._serialize` does — the same fields in the same order, the same `data_key`,
-`attribute` and `dump_default`, each field's own `_serialize` for the conversion — with the
-lookups worked out once per schema. A schema this module cannot reproduce exactly (a field
-that does not read an attribute or reads it its own way, a custom accessor, a dotted
-attribute) is dumped by marshmallow, and a nested schema with hooks or its own way of dumping
-by its own `dump`. With `VERIFY` set (the test suite sets it), every dump is compared with
-marshmallow's own, so a difference fails the test that produced it.
+`attribute` and `dump_default`, each value converted as its field converts it (one call for
+the common fields, a nested schema's own steps) — with the lookups worked out once per
+schema. A schema this module cannot reproduce exactly (a field that does not read an
+attribute or reads it its own way, a custom accessor, a dotted attribute) is dumped by
+marshmallow, and a nested schema with hooks or its own way of dumping by its own `dump`. With
+`VERIFY` set (the test suite sets it), every dump is compared with marshmallow's own, so a
+difference fails the test that produced it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import marshmallow as ma
-from marshmallow.utils import missing
+from marshmallow.utils import ensure_text_type, missing
 
 VERIFY = False
 
@@ -71,7 +72,7 @@ def converter(field: ma.fields.Field, within: tuple[type, ...] = ()) -> Callable
     if kind in TEMPORAL and getattr(field, "format", None) in ("iso", "iso8601"):
         return _unless_none(kind.SERIALIZATION_FUNCS[field.format])  # type: ignore[attr-defined]
     if kind is ma.fields.String:
-        return _unless_none(_text)
+        return _unless_none(ensure_text_type)
     return _nested_converter(field, within) or field._serialize
 
 
@@ -122,10 +123,6 @@ def _many(field: ma.fields.Nested) -> bool:
 
 def _or_none(steps: list[Step], value: Any) -> dict | None:
     return None if value is None else serialize(steps, value)
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
 def read(obj: Any, key: str) -> Any:
