@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import case, select, update
@@ -17,7 +17,7 @@ from api.domain.errors import Conflict
 from api.domain.pagination import Page, keyset_page
 from api.domain.questionnaires import Definition
 from api.domain.registry import Registry
-from api.domain.timeline import Baseline, local_time
+from api.domain.timeline import Baseline, Scored, local_time
 from api.models import Alert, AlertOccurrence, CheckIn, Patient
 from api.models.alert import ALERT_PRIORITIES
 
@@ -58,7 +58,7 @@ def deteriorated(
     return sustained_above(sustained, latest, baseline.check_in.total)
 
 
-def sustained_above(rule: dict, latest: list[CheckIn], reference: int) -> bool:
+def sustained_above(rule: dict, latest: Sequence[Scored], reference: int) -> bool:
     """The instrument's sustained rule (pain): the most recent ratings — `latest`, newest
     first, as many as the rule counts — each at least its points above `reference`, and
     spanning enough days. A pure function."""
@@ -74,7 +74,7 @@ def sustained_above(rule: dict, latest: list[CheckIn], reference: int) -> bool:
     )
 
 
-def local_date(check_in: CheckIn) -> dt.date:
+def local_date(check_in: Scored) -> dt.date:
     """The calendar day the patient saw on their device when they answered."""
     return local_time(check_in.completed_at, check_in.completed_offset_minutes).date()
 

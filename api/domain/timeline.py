@@ -12,6 +12,7 @@ import datetime as dt
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, or_, select, true, union_all
@@ -42,9 +43,32 @@ class Context:
     days_since_infusion: float | None = None
 
 
+class Scored(Protocol):
+    """What the baseline and trend rules read of a check-in: a stored CheckIn, or the plain
+    record a trend reads (trends.PointRow)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def questionnaire(self) -> str: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def severity(self) -> str: ...
+    @property
+    def completed_at(self) -> dt.datetime: ...
+    @property
+    def completed_offset_minutes(self) -> int: ...
+    @property
+    def flags(self) -> list: ...
+
+
+ScoredT = TypeVar("ScoredT", bound=Scored)
+
+
 @dataclass(frozen=True)
 class Baseline:
-    check_in: CheckIn
+    check_in: Scored
     source: str  # "pre_infusion" or "first_available"
     # A first_available baseline taken within 72 hours after an infusion (its acute effect).
     acute_effect: bool = False
@@ -170,8 +194,8 @@ def courses_of(session: Session, patient_ids: Iterable[uuid.UUID]) -> dict[uuid.
 
 
 def belonging(
-    check_ins: Iterable[CheckIn], course: Course, courses: Sequence[Course]
-) -> list[CheckIn]:
+    check_ins: Iterable[ScoredT], course: Course, courses: Sequence[Course]
+) -> list[ScoredT]:
     """The check-ins that belong to `course`, among the patient's `courses`."""
     return [c for c in check_ins if course_for(c.completed_at, courses) is course]
 
@@ -236,7 +260,7 @@ def contexts(
 
 
 def choose_baselines(
-    check_ins: list[CheckIn], infusions: list[GivenInfusion], grace: dt.timedelta
+    check_ins: Sequence[Scored], infusions: list[GivenInfusion], grace: dt.timedelta
 ) -> dict[str, Baseline]:
     """Per instrument: the latest check-in at or before the first infusion (within the in-chair
     grace) and no more than 30 days before it; failing that, the first one ("first_available").

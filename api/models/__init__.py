@@ -2,7 +2,7 @@
 
 from api.models.alert import Alert, AlertOccurrence
 from api.models.audit import AuditEvent
-from api.models.check_in import POINTS, SCORES_ONLY, CheckIn
+from api.models.check_in import SCORES_ONLY, CheckIn
 from api.models.clinic import Clinic
 from api.models.course import Course, Infusion
 from api.models.identity import EnrollmentCode, RefreshFamily, RefreshToken, User
@@ -10,7 +10,6 @@ from api.models.patient import CareTeamMember, Patient
 from api.models.progress import CourseProgress, InfusionBenefit, PatientProgress
 
 __all__ = [
-    "POINTS",
     "SCORES_ONLY",
     "Alert",
     "AlertOccurrence",

@@ -78,5 +78,3 @@ SCORE_COLUMNS = (
     CheckIn.completed_offset_minutes,
 )
 SCORES_ONLY = load_only(*SCORE_COLUMNS, raiseload=True)
-# The same and the flags: a trend's points show them.
-POINTS = load_only(*SCORE_COLUMNS, CheckIn.flags, raiseload=True)
