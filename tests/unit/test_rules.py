@@ -249,6 +249,11 @@ class TestBaselineLookBack:
         found = timeline.choose_baselines([early, late], given(0), GRACE)
         assert found["phq9"].check_in is late
 
+    def test_before_any_infusion_every_check_in_is_before_treatment(self):
+        early, late = check_in(at=T0 - dt.timedelta(days=90)), check_in(at=T0)
+        found = timeline.choose_baselines([early, late], [], GRACE)
+        assert found["phq9"] == timeline.Baseline(late, "pre_infusion")
+
 
 class TestBaselineAmong:
     """The baseline a new check-in is compared with, among the candidates read for it."""
