@@ -294,27 +294,28 @@ class TestBaselineAmong:
         assert found == timeline.Baseline(first, "first_available", acute_effect=True)
 
 
+@given_examples(
+    earlier=st.lists(st.integers(-60, 40), max_size=8),
+    later=st.lists(st.integers(-60, 40), max_size=4),
+    infusion_days=st.lists(st.integers(-20, 30), max_size=3, unique=True),
+)
+def test_the_baseline_pool_chooses_as_every_check_in_would(earlier, later, infusion_days):
+    """What a batch keeps of its earlier check-ins to compare the later ones with (a function,
+    not a method: mutmut runs the suite more than once in one process)."""
+    infusions = given(*sorted(infusion_days))
+    first = [check_in(at=T0 + dt.timedelta(days=d)) for d in earlier]
+    then = [check_in(at=T0 + dt.timedelta(days=d)) for d in later]
+    pool = timeline.baseline_pool(first, infusions, GRACE)
+    assert len(pool) <= 2
+
+    def chosen(check_ins):
+        ordered = sorted(check_ins, key=lambda c: (c.completed_at, c.id))
+        return timeline.choose_baselines(ordered, infusions, GRACE)
+
+    assert chosen([*pool, *then]) == chosen([*first, *then])
+
+
 class TestBaselinePool:
-    """What a batch keeps of its earlier check-ins to compare the later ones with."""
-
-    @given_examples(
-        earlier=st.lists(st.integers(-60, 40), max_size=8),
-        later=st.lists(st.integers(-60, 40), max_size=4),
-        infusion_days=st.lists(st.integers(-20, 30), max_size=3, unique=True),
-    )
-    def test_the_pool_chooses_as_every_check_in_would(self, earlier, later, infusion_days):
-        infusions = given(*sorted(infusion_days))
-        first = [check_in(at=T0 + dt.timedelta(days=d)) for d in earlier]
-        then = [check_in(at=T0 + dt.timedelta(days=d)) for d in later]
-        pool = timeline.baseline_pool(first, infusions, GRACE)
-        assert len(pool) <= 2
-
-        def chosen(check_ins):
-            ordered = sorted(check_ins, key=lambda c: (c.completed_at, c.id))
-            return timeline.choose_baselines(ordered, infusions, GRACE)
-
-        assert chosen([*pool, *then]) == chosen([*first, *then])
-
     def test_a_check_in_entered_in_error_is_never_kept(self):
         kept, in_error = check_in(at=T0), check_in(at=T0 - dt.timedelta(days=1))
         in_error.status = "entered_in_error"
