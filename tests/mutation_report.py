@@ -108,11 +108,11 @@ REASONS = [
         r"questionnaires=\[questionnaire\]\) → .*(None\)|, \))",
         "reads every instrument, then uses the one asked for",
     ),
-    ("trends.x_load", r"raiseload", "the deferred answers are never read"),
     (
         "progress.x_is_stale",
         r"^(CheckIn|Infusion|Course)\.patient_id == Patient\.id,$|"
-        r"exists\(\)\.where\((Infusion|Course)\.(updated_at|changed_at) > seen\)",
+        r"exists\(\)\.where\((Infusion|Course|CheckIn)\.(updated_at|changed_at|received_at|"
+        r"entered_in_error_at) > seen\)",
         EXTRA_REFRESH,
     ),
     ("progress.x_is_stale", r">= seen", "a change at the refresh's own instant is read again"),
