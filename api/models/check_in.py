@@ -66,9 +66,9 @@ class CheckIn(Base):
     entered_in_error_reason: Mapped[str | None] = mapped_column(Text)
 
 
-# Loader options for reading many check-ins' scores (trends, progress, what is due): the
-# answers and details stay in the database; touching them raises instead of loading row by row.
-SCORE_COLUMNS = (
+# A loader option for reading many check-ins' scores (progress, what is due): the answers and
+# details stay in the database; touching them raises instead of loading row by row.
+SCORES_ONLY = load_only(
     CheckIn.id,
     CheckIn.patient_id,
     CheckIn.questionnaire,
@@ -76,5 +76,5 @@ SCORE_COLUMNS = (
     CheckIn.severity,
     CheckIn.completed_at,
     CheckIn.completed_offset_minutes,
+    raiseload=True,
 )
-SCORES_ONLY = load_only(*SCORE_COLUMNS, raiseload=True)
