@@ -32,7 +32,7 @@ from api.domain.scoring import (
     validate_answers,
 )
 from api.domain.timeline import FUTURE_TOLERANCE, Baseline, PatientTimeline
-from api.models import Alert, CheckIn, Clinic, Patient
+from api.models import Alert, CheckIn, Clinic, Course, Patient
 
 log = logging.getLogger("interval")
 
@@ -291,11 +291,16 @@ class Comparisons:
         self.pools: dict[tuple[uuid.UUID, str], list[CheckIn]] = {}
         self.latest: dict[str, list[CheckIn]] = {}
 
-    def baseline(self, check_in: CheckIn) -> Baseline | None:
+    def _place(self, check_in: CheckIn) -> tuple[Course, tuple[uuid.UUID, str]] | None:
+        """The check-in's course and its key (course, instrument); None outside any course."""
         course = self.timeline.course_at(check_in.completed_at)
-        if course is None:
+        return None if course is None else (course, (course.id, check_in.questionnaire))
+
+    def baseline(self, check_in: CheckIn) -> Baseline | None:
+        placed = self._place(check_in)
+        if placed is None:
             return None
-        key = (course.id, check_in.questionnaire)
+        course, key = placed
         if key not in self.candidates:
             self.candidates[key] = timeline_service.baseline_candidates(
                 self.session,
@@ -324,9 +329,9 @@ class Comparisons:
     def done(self, check_in: CheckIn) -> None:
         """The check-in is stored: the ones after it are compared with it too."""
         self.earlier.append(check_in)
-        course = self.timeline.course_at(check_in.completed_at)
-        if course is not None:
-            key = (course.id, check_in.questionnaire)
+        placed = self._place(check_in)
+        if placed is not None:
+            course, key = placed
             self.pools[key] = timeline_service.baseline_pool(
                 [*self.pools.get(key, []), check_in], self.timeline.given[course.id], self.grace
             )
