@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import marshmallow as ma
-from marshmallow.utils import ensure_text_type, missing
+from marshmallow.utils import ensure_text_type, get_value, missing
 
 VERIFY = False
 
@@ -126,16 +126,10 @@ def _or_none(steps: list[Step], value: Any) -> dict | None:
 
 
 def read(obj: Any, key: str) -> Any:
-    """marshmallow's `utils.get_value` for a key without dots: an item, else an attribute."""
-    if type(obj) is dict:
-        value = obj.get(key, missing)
-        return getattr(obj, key, missing) if value is missing else value
-    if not hasattr(obj, "__getitem__"):
-        return getattr(obj, key, missing)
-    try:
+    """marshmallow's `utils.get_value` (an item, else an attribute), a dict's item first."""
+    if type(obj) is dict and key in obj:
         return obj[key]
-    except (KeyError, IndexError, TypeError, AttributeError):
-        return getattr(obj, key, missing)
+    return get_value(obj, key, missing)
 
 
 def serialize(steps: list[Step], obj: Any) -> dict:
