@@ -58,11 +58,11 @@ openapi: $(STAMP)
 ## Mutation testing of api/domain against the unit, API and questionnaire tests (slow: about
 ## three hours on two cores; not in CI). It resumes from tests/mutation-record.json, the verdicts
 ## of the last run (tests/mutation_record.py); stopped early, it keeps what it decided. The
-## score and every survivor go in docs/testing.md.
+## score and every survivor go in docs/testing.md. mutmut keeps which tests reach which function
+## from the run that first saw each test (a function split out since would be tested only by
+## newer tests), so each run collects them afresh.
 mutate: $(STAMP)
 	$(BIN)/python tests/mutation_record.py restore
-	# mutmut keeps which tests reach which function from the run that first saw each test: a
-	# function split out since would be tested only by newer tests. Collect them afresh.
 	rm -f mutants/mutmut-stats.json
 	PATH="$(CURDIR)/$(BIN):$$PATH" HYPOTHESIS_PROFILE=mutation $(BIN)/mutmut run --max-children $(or $(MUTATE_JOBS),2) || true
 	$(BIN)/python tests/mutation_record.py save
