@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 
@@ -12,6 +13,7 @@ from api.domain.credentials import (
     Passwords,
     TokenSettings,
     decode_access_token,
+    issue_access_token,
     new_enrollment_code,
     normalize_code,
 )
@@ -110,3 +112,20 @@ class TestAccessTokenRefusals:
         expired = jwt.encode(self.claims(exp=int(time.time()) - 1), "k" * 64, algorithm="HS256")
         assert self.refused(expired) == "The access token is invalid or has expired."
         assert self.refused("not.a.token") == "The access token is invalid or has expired."
+
+
+def test_each_access_token_is_one_of_its_kind():
+    """Two tokens of one session at one instant still differ: each names itself (jti)."""
+    now = dt.datetime(2026, 10, 5, 14, 0, tzinfo=dt.UTC)
+    issued = [
+        issue_access_token(
+            TestAccessTokenRefusals.SETTINGS,
+            user_id=uuid.UUID(int=1),
+            family_id=uuid.UUID(int=2),
+            now=now,
+        )
+        for _ in range(2)
+    ]
+    assert issued[0] != issued[1]
+    ids = {jwt.decode(t, options={"verify_signature": False})["jti"] for t in issued}
+    assert len(ids) == 2 and all(uuid.UUID(i) for i in ids)

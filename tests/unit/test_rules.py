@@ -10,12 +10,11 @@ import hashlib
 import time
 import uuid
 
-import jwt
 import pytest
 from hypothesis import given as given_examples
 from hypothesis import strategies as st
 
-from api.domain import access, alerts, credentials, identity, outcomes, schedule, timeline
+from api.domain import access, alerts, identity, outcomes, schedule, timeline
 from api.domain.access import Actor
 from api.domain.check_ins import Submission, body_hash, check_completed_at
 from api.domain.credentials import Passwords, TokenSettings
@@ -453,22 +452,6 @@ class TestLockout:
         assert not identity.is_locked(user, after)
         assert identity.count_failure(user, self.SETTINGS, after) is False
         assert user.failed_logins == 1
-
-
-class TestAccessToken:
-    SETTINGS = TestLockout.SETTINGS.tokens
-
-    def test_each_token_is_one_of_its_kind(self):
-        """Two tokens of one session at one instant still differ: each names itself (jti)."""
-        issued = [
-            credentials.issue_access_token(
-                self.SETTINGS, user_id=uuid.UUID(int=1), family_id=uuid.UUID(int=2), now=T0
-            )
-            for _ in range(2)
-        ]
-        assert issued[0] != issued[1]
-        ids = {jwt.decode(t, options={"verify_signature": False})["jti"] for t in issued}
-        assert len(ids) == 2 and all(uuid.UUID(i) for i in ids)
 
 
 class TestFingerprint:
