@@ -8,6 +8,7 @@ from flask import Response, g, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.context import request_session
+from api.db import insert_rows
 from api.domain.access import Actor, target_of_probe
 from api.domain.audit import AuditNote
 from api.problems import problem
@@ -92,15 +93,14 @@ def finish_request(response: Response) -> Response:
         session.rollback()
     if current is not None and current.actor_id is None and response.status_code == 401:
         _note_probe(current)
-    if current is not None:
-        session.add_all(
-            current.events(
+    try:
+        if current is not None:
+            events = current.events(
                 outcome=response.status_code,
                 request_id=g.get("request_id"),
                 client_address=request.remote_addr,
             )
-        )
-    try:
+            insert_rows(session, events)
         session.commit()
     except SQLAlchemyError:
         session.rollback()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import g, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from api.auditing import note
 from api.context import identity_settings, request_session
@@ -22,28 +22,32 @@ def bearer_token() -> str:
     return token.strip()
 
 
+# Built once: the statement is the same for every request, only its parameters differ.
+SIGNED_IN = (
+    select(User.id, User.role, User.clinic_id, User.is_active, RefreshFamily.revoked_at, Patient.id)
+    .join(RefreshFamily, RefreshFamily.user_id == User.id)
+    .outerjoin(Patient, Patient.user_id == User.id)
+    .where(User.id == bindparam("user_id"), RefreshFamily.id == bindparam("family_id"))
+)
+
+
 def authenticate() -> Actor:
     """Verify the access token, then check the user is active and the session not revoked."""
     claims = decode_access_token(identity_settings().tokens, bearer_token())
     row = (
         request_session()
-        .execute(
-            select(User, RefreshFamily.revoked_at, Patient.id)
-            .join(RefreshFamily, RefreshFamily.user_id == User.id)
-            .outerjoin(Patient, Patient.user_id == User.id)
-            .where(User.id == claims.user_id, RefreshFamily.id == claims.family_id)
-        )
+        .execute(SIGNED_IN, {"user_id": claims.user_id, "family_id": claims.family_id})
         .one_or_none()
     )
     if row is None:
         raise Unauthorized("The access token is invalid or has expired.")
-    user, revoked_at, patient_id = row
-    if not user.is_active or revoked_at is not None:
+    user_id, role, clinic_id, is_active, revoked_at, patient_id = row
+    if not is_active or revoked_at is not None:
         raise Unauthorized("The access token is invalid or has expired.")
     actor = Actor(
-        user_id=user.id,
-        role=user.role,
-        clinic_id=user.clinic_id,
+        user_id=user_id,
+        role=role,
+        clinic_id=clinic_id,
         patient_id=patient_id,
         family_id=claims.family_id,
     )

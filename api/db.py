@@ -5,12 +5,23 @@ No Flask here: the request-scoped session is in api/context.py."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import cast
 
-from sqlalchemy import DateTime, MetaData, Uuid, create_engine, event, inspect
+from sqlalchemy import (
+    DateTime,
+    Insert,
+    MetaData,
+    Table,
+    Uuid,
+    create_engine,
+    event,
+    insert,
+    inspect,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.orm import (
@@ -87,24 +98,43 @@ def insert_new(session: Session, records: Sequence[Base]) -> set:
     given taken as loaded (give them all: one left out is read when first used)."""
     if not records:
         return set()
-    model = type(records[0])
-    mapper = inspect(model)
+    mapper = inspect(type(records[0]))
     [key] = mapper.primary_key
     attribute = mapper.get_property_by_column(key).key
-    rows = []
-    for record in records:
-        given = inspect(record).dict
-        rows.append({a.columns[0].key: given[a.key] for a in mapper.column_attrs if a.key in given})
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = session.get_bind().dialect.name
     # The rows as parameters, not in the statement: its compiled form is cached, and
     # SQLAlchemy still sends them as one multi-row INSERT ("insertmanyvalues").
-    statement = dialect.insert(mapper.local_table).on_conflict_do_nothing().returning(key)
-    stored = set(session.scalars(statement, rows))
+    stored = set(session.scalars(_insert_or_skip(mapper.local_table, dialect), _rows(records)))
     for record in records:
         if getattr(record, attribute) in stored:
             make_transient_to_detached(record)
             session.add(record)
     return stored
+
+
+def insert_rows(session: Session, records: Sequence[Base]) -> None:
+    """Write new ORM records of one class in one plain INSERT, without the unit of work: for
+    records nothing reads back in the same session (audit events)."""
+    if records:
+        session.execute(insert(type(records[0])), _rows(records))
+
+
+def _rows(records: Sequence[Base]) -> list[dict]:
+    """Each record's given attributes as a row of its table (column name → value)."""
+    mapper = inspect(type(records[0]))
+    rows = []
+    for record in records:
+        given = inspect(record).dict
+        rows.append({a.columns[0].key: given[a.key] for a in mapper.column_attrs if a.key in given})
+    return rows
+
+
+@functools.cache
+def _insert_or_skip(table: Table, dialect: str) -> Insert:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING the key, for a table and dialect, built once."""
+    [key] = table.primary_key.columns
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(table).on_conflict_do_nothing().returning(key)
 
 
 def make_engine(url: str) -> Engine:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, exists, false, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, false, select
 from sqlalchemy.orm import Session
 
 from api.domain import timeline
@@ -60,10 +61,34 @@ def get_patient_timeline(
 ) -> tuple[Patient, timeline.PatientTimeline]:
     """The patient, if the actor may see them, with their courses and given infusions, in one
     statement; NotFound otherwise."""
-    found = timeline.patient_with_timeline(session, Patient.id == patient_id, patient_filter(actor))
+    found = timeline.patient_with_timeline(
+        session,
+        scoped_timeline_query(actor.role),
+        {
+            "patient_id": patient_id,
+            "actor_user_id": actor.user_id,
+            "actor_clinic_id": actor.clinic_id,
+            "actor_patient_id": actor.patient_id,
+        },
+    )
     if found is None:
         raise NotFound("Patient not found.")
     return found
+
+
+@functools.cache
+def scoped_timeline_query(role: str) -> Select:
+    """get_patient_timeline's statement for an actor of this role, built once per role: the
+    same patient_filter, with parameters where the actor's and the patient's ids go."""
+    placeholder = Actor(
+        user_id=cast(uuid.UUID, bindparam("actor_user_id")),
+        role=role,
+        clinic_id=cast(uuid.UUID, bindparam("actor_clinic_id")),
+        patient_id=cast(uuid.UUID, bindparam("actor_patient_id")),
+    )
+    return timeline.timeline_query(
+        Patient.id == bindparam("patient_id"), patient_filter(placeholder)
+    )
 
 
 def patient_record_filter(actor: Actor, model) -> ColumnElement[bool]:

@@ -31,7 +31,7 @@ from api.domain.scoring import (
     score,
     validate_answers,
 )
-from api.domain.timeline import FUTURE_TOLERANCE, Baseline, PatientTimeline
+from api.domain.timeline import FUTURE_TOLERANCE, Baseline, PatientTimeline, PointRow
 from api.models import Alert, CheckIn, Clinic, Course, Patient
 
 log = logging.getLogger("interval")
@@ -285,7 +285,7 @@ class Comparisons:
         self.grace = grace
         self.new_ids = frozenset(c.id for c in new)
         self.earlier: list[CheckIn] = []
-        self.candidates: dict[tuple[uuid.UUID, str], list[CheckIn]] = {}
+        self.candidates: dict[tuple[uuid.UUID, str], list[PointRow]] = {}
         # The list's earlier ones a baseline may still come from, by course and instrument
         # (timeline.baseline_pool): two at most, so a list of n compares n times, not n².
         self.pools: dict[tuple[uuid.UUID, str], list[CheckIn]] = {}
@@ -310,7 +310,11 @@ class Comparisons:
                 grace=self.grace,
                 excluding=self.new_ids,
             )
-        pool = [*self.candidates[key], *self.pools.get(key, []), check_in]
+        pool: list[CheckIn | PointRow] = [
+            *self.candidates[key],
+            *self.pools.get(key, []),
+            check_in,
+        ]
         return timeline_service.baseline_among(check_in, pool, self.timeline, grace=self.grace)
 
     def recent(self, check_in: CheckIn, count: int) -> list[CheckIn]:

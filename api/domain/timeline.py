@@ -8,14 +8,16 @@ without any recomputation step.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, or_, select, true, union_all
+from sqlalchemy import ColumnElement, Select, bindparam, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
 from api.models import CheckIn, Course, Infusion, Patient
@@ -45,7 +47,7 @@ class Context:
 
 class Scored(Protocol):
     """What the baseline and trend rules read of a check-in: a stored CheckIn, or the plain
-    record a trend reads (trends.PointRow)."""
+    record a trend or a baseline lookup reads (PointRow)."""
 
     @property
     def id(self) -> uuid.UUID: ...
@@ -64,6 +66,25 @@ class Scored(Protocol):
 
 
 ScoredT = TypeVar("ScoredT", bound=Scored)
+
+
+@dataclass(frozen=True, slots=True)
+class PointRow:
+    """A stored check-in as trends and baselines read it (Scored), without the ORM: its
+    score, time, flags and status."""
+
+    id: uuid.UUID
+    questionnaire: str
+    total: int
+    severity: str
+    completed_at: dt.datetime
+    completed_offset_minutes: int
+    flags: list
+    status: str
+
+
+# The columns of a PointRow, in its fields' order (so a row reads straight into one).
+POINT_COLUMNS = tuple(getattr(CheckIn, f.name) for f in dataclasses.fields(PointRow))
 
 
 @dataclass(frozen=True)
@@ -336,12 +357,10 @@ class PatientTimeline:
         return context_of(instant, course, self.given[course.id] if course else [], grace)
 
 
-def patient_with_timeline(
-    session: Session, *where: ColumnElement[bool]
-) -> tuple[Patient, PatientTimeline] | None:
-    """The patient the conditions select (None if none), with their courses and given
-    infusions, in one statement: a row per infusion, or per course without one."""
-    rows = session.execute(
+def timeline_query(*where: ColumnElement[bool]) -> Select:
+    """The patient the conditions select, with their courses and given infusions, as one
+    statement: a row per infusion, or per course without one (read by patient_with_timeline)."""
+    return (
         select(Patient, Course, *GIVEN_COLUMNS)
         .outerjoin(Course, Course.patient_id == Patient.id)
         .outerjoin(
@@ -352,7 +371,15 @@ def patient_with_timeline(
         )
         .where(*where)
         .order_by(Course.id, Infusion.administered_at, Infusion.id)
-    ).all()
+    )
+
+
+def patient_with_timeline(
+    session: Session, query: Select, parameters: dict | None = None
+) -> tuple[Patient, PatientTimeline] | None:
+    """The patient a timeline_query selects (None if none), with their courses and given
+    infusions, in one statement."""
+    rows = session.execute(query, parameters).all()
     if not rows:
         return None
     courses: dict[uuid.UUID, Course] = {}
@@ -371,7 +398,7 @@ def patient_with_timeline(
 def of_patient(session: Session, patient_id: uuid.UUID) -> PatientTimeline:
     """A patient's timeline as it stands, for code that holds the patient already (demo and
     benchmark data); requests scope the patient with it (access.get_patient_timeline)."""
-    found = patient_with_timeline(session, Patient.id == patient_id)
+    found = patient_with_timeline(session, timeline_query(Patient.id == patient_id))
     return found[1] if found else PatientTimeline([], {})
 
 
@@ -403,46 +430,61 @@ def baseline_candidates(
     *,
     grace: dt.timedelta,
     excluding: Collection[uuid.UUID] = (),
-) -> list[CheckIn]:
+) -> list[PointRow]:
     """The only two stored check-ins of an instrument that can be a course's baseline, in one
     indexed statement: the latest before the first infusion (within the look-back and the
     in-chair grace; every one counts before any infusion) and the first of the course. Those
     `excluding` names are left out."""
+    spans = spans_of(course, timeline.courses)
     infusions = timeline.given[course.id]
-    mine = select(CheckIn.id).where(
-        CheckIn.patient_id == course.patient_id,
-        CheckIn.questionnaire == questionnaire,
-        CheckIn.status == "final",
-        or_(
-            *(
-                (CheckIn.completed_at >= start)
-                & (true() if end is None else CheckIn.completed_at < end)
-                for start, end in spans_of(course, timeline.courses)
-            )
-        ),
+    query = candidates_query(
+        tuple(end is None for _, end in spans), bool(infusions), bool(excluding)
     )
-    if excluding:
-        mine = mine.where(CheckIn.id.not_in(excluding))
-    pre_infusion = mine
+    parameters = {"patient_id": course.patient_id, "questionnaire": questionnaire}
+    for n, (start, end) in enumerate(spans):
+        parameters |= {f"start_{n}": start, f"end_{n}": end}
     if infusions:
         first = infusions[0].administered_at
-        pre_infusion = mine.where(CheckIn.completed_at.between(first - LOOKBACK, first + grace))
+        parameters |= {"pre_from": first - LOOKBACK, "pre_until": first + grace}
+    if excluding:
+        parameters["excluding"] = list(excluding)
+    return [PointRow(*row) for row in session.execute(query, parameters)]
+
+
+@functools.lru_cache(maxsize=64)
+def candidates_query(open_ended: tuple[bool, ...], infused: bool, excluding: bool) -> Select:
+    """baseline_candidates' statement for one shape of course, built once: its spans (whether
+    each has no end), whether an infusion was given, whether some check-ins are left out."""
+    in_course = (
+        (CheckIn.completed_at >= bindparam(f"start_{n}"))
+        & (true() if no_end else CheckIn.completed_at < bindparam(f"end_{n}"))
+        for n, no_end in enumerate(open_ended)
+    )
+    mine = select(CheckIn.id).where(
+        CheckIn.patient_id == bindparam("patient_id"),
+        CheckIn.questionnaire == bindparam("questionnaire"),
+        CheckIn.status == "final",
+        or_(*in_course),
+    )
+    if excluding:
+        mine = mine.where(CheckIn.id.not_in(bindparam("excluding", expanding=True)))
+    pre_infusion = mine
+    if infused:
+        pre_infusion = mine.where(
+            CheckIn.completed_at.between(bindparam("pre_from"), bindparam("pre_until"))
+        )
     first_of_course = mine.order_by(CheckIn.completed_at, CheckIn.id).limit(1).subquery()
     latest_before = (
         pre_infusion.order_by(CheckIn.completed_at.desc(), CheckIn.id.desc()).limit(1).subquery()
     )
-    return list(
-        session.scalars(
-            select(CheckIn).where(
-                CheckIn.id.in_(union_all(select(first_of_course.c.id), select(latest_before.c.id)))
-            )
-        )
+    return select(*POINT_COLUMNS).where(
+        CheckIn.id.in_(union_all(select(first_of_course.c.id), select(latest_before.c.id)))
     )
 
 
 def baseline_among(
     check_in: CheckIn,
-    candidates: Iterable[CheckIn],
+    candidates: Iterable[CheckIn | PointRow],
     timeline: PatientTimeline,
     *,
     grace: dt.timedelta,

@@ -25,9 +25,11 @@ from api.domain.errors import NotFound
 from api.domain.questionnaires import Definition
 from api.domain.rules import Rules
 from api.domain.timeline import (
+    POINT_COLUMNS,
     Baseline,
     Context,
     GivenInfusion,
+    PointRow,
     Scored,
     belonging,
     choose_baselines,
@@ -475,23 +477,6 @@ def with_signals(trend: Trend, points: list[Point], infusions: list[GivenInfusio
         relapse(trend.definition, trend.baseline, points),
     ]
     return dataclasses.replace(trend, signals=[s for s in found if s is not None])
-
-
-@dataclass(frozen=True, slots=True)
-class PointRow:
-    """A final check-in as a trend reads it (timeline.Scored): its score, time and flags."""
-
-    id: uuid.UUID
-    questionnaire: str
-    total: int
-    severity: str
-    completed_at: dt.datetime
-    completed_offset_minutes: int
-    flags: list
-
-
-# The columns of a PointRow, in its fields' order (so a row reads straight into one).
-POINT_COLUMNS = tuple(getattr(CheckIn, f.name) for f in dataclasses.fields(PointRow))
 
 
 @dataclass(frozen=True)
