@@ -8,10 +8,9 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import case, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.db import rows_affected
+from api.db import insert_new, insert_rows, rows_affected
 from api.domain.access import Actor, get_patient_record, patient_record_filter
 from api.domain.errors import Conflict
 from api.domain.pagination import Page, keyset_page
@@ -136,30 +135,131 @@ def could_deteriorate(definition: Definition, check_in: CheckIn) -> bool:
     return rule is not None and check_in.total - definition.score_min >= rule["points"]
 
 
-def raise_alerts(
-    session: Session,
+def triggers_of(
     definition: Definition,
     check_in: CheckIn,
     *,
     baseline: Callable[[], Baseline | None],
     recent: Callable[[int], list[CheckIn]],
-    now: dt.datetime,
-) -> list[Alert]:
-    """Record every alert the check-in triggers, in the caller's transaction. `baseline` finds
-    the course baseline it is compared with and `recent(n)` the latest n ratings of its
-    instrument, newest first; each is called only when a deterioration is possible."""
+) -> list[Trigger]:
+    """Every alert the check-in triggers. `baseline` finds the course baseline it is compared
+    with and `recent(n)` the latest n ratings of its instrument, newest first; each is called
+    only when a deterioration is possible."""
     compared_with = baseline() if could_deteriorate(definition, check_in) else None
     latest = recent(needs_recent(definition)) if compared_with else []
-    return [
-        _raise(session, check_in, trigger, now=now)
-        for trigger in triggered(definition, check_in, compared_with, latest)
-    ]
+    return triggered(definition, check_in, compared_with, latest)
 
 
-def _occurrence(alert: Alert, check_in: CheckIn) -> AlertOccurrence:
+# What one check-in triggered, as raise_all records it.
+Raised = tuple[CheckIn, Trigger]
+AlertKey = tuple[str, str]  # kind, questionnaire
+
+
+def raise_all(session: Session, raised: list[Raised], *, now: dt.datetime) -> None:
+    """Record what one patient's new check-ins triggered, in their order, in the caller's
+    transaction: each kind of alert of an instrument joins the patient's open one (an urgent
+    one only within a day) or opens one, and each trigger is an occurrence of it.
+
+    Statements per kind of alert, not per check-in: the patient's row locked once when an
+    urgent kind is among them, the open alerts read in one query, the new alerts written in
+    one INSERT and the occurrences in another, one UPDATE per open alert joined."""
+    if not raised:
+        return
+    patient_id = raised[0][0].patient_id
+    groups: dict[AlertKey, list[Raised]] = {}
+    for check_in, trigger in raised:
+        groups.setdefault((trigger.kind, check_in.questionnaire), []).append((check_in, trigger))
+    if any(kind in URGENT_KINDS for kind, _ in groups):
+        # No index can say "one a day": concurrent urgent triggers for one patient queue on
+        # the patient's row instead (SQLite serialises writers already). NO KEY UPDATE, as the
+        # check-in's foreign key already holds KEY SHARE on that row.
+        session.execute(
+            select(Patient.id).where(Patient.id == patient_id).with_for_update(key_share=True)
+        )
+    joined = open_alerts(session, patient_id, set(groups), now)
+    opened: dict[AlertKey, Alert] = {}
+    waiting = set(groups) - set(joined)
+    while waiting:
+        new = {key: opened_alert(groups[key], now) for key in waiting}
+        stored = insert_new(session, list(new.values()))
+        opened |= {key: alert for key, alert in new.items() if alert.id in stored}
+        # One left out: a concurrent check-in opened the same kind of alert first; join it
+        # (or, closed again since, open one after all).
+        waiting -= set(opened)
+        if waiting:
+            joined |= open_alerts(session, patient_id, waiting, now)
+            waiting -= set(joined)
+    occurrences = []
+    for key, group in groups.items():
+        alert_id = joined[key] if key in joined else opened[key].id
+        occurrences += [occurrence(alert_id, check_in) for check_in, _ in group]
+        if key in joined:
+            join(session, alert_id, group)
+    insert_rows(session, occurrences)
+
+
+def open_alerts(
+    session: Session, patient_id: uuid.UUID, keys: set[AlertKey], now: dt.datetime
+) -> dict[AlertKey, uuid.UUID]:
+    """The open alert each kind would join, in one query: the latest open one of its kind and
+    instrument (for an urgent kind, raised within the merge window)."""
+    rows = session.execute(
+        select(Alert.id, Alert.kind, Alert.questionnaire, Alert.raised_at)
+        .where(
+            Alert.patient_id == patient_id,
+            Alert.status == "open",
+            Alert.kind.in_({kind for kind, _ in keys}),
+            Alert.questionnaire.in_({questionnaire for _, questionnaire in keys}),
+        )
+        .order_by(Alert.raised_at)
+    )
+    found = {}
+    for alert_id, kind, questionnaire, raised_at in rows:
+        fresh = kind not in URGENT_KINDS or raised_at > now - URGENT_MERGE_WINDOW
+        if (kind, questionnaire) in keys and fresh:
+            found[(kind, questionnaire)] = alert_id  # in raising order: the latest stays
+    return found
+
+
+def best_priority(group: list[Raised]) -> str:
+    return min((trigger.priority for _, trigger in group), key=PRIORITY_RANK.__getitem__)
+
+
+def latest_baseline(group: list[Raised]) -> Baseline | None:
+    """The baseline of the group's latest comparison (a re-induction course compares with its
+    own), None when no trigger of the group compared."""
+    return next((t.baseline for _, t in reversed(group) if t.baseline is not None), None)
+
+
+def opened_alert(group: list[Raised], now: dt.datetime) -> Alert:
+    """A new alert opened by the group's first trigger, with the others joined into it."""
+    check_in, trigger = group[0]
+    priority = best_priority(group)
+    baseline = latest_baseline(group)
+    return Alert(
+        id=uuid.uuid4(),
+        clinic_id=check_in.clinic_id,
+        patient_id=check_in.patient_id,
+        check_in_id=check_in.id,
+        questionnaire=check_in.questionnaire,
+        kind=trigger.kind,
+        priority=priority,
+        priority_rank=PRIORITY_RANK[priority],
+        status="open",
+        raised_at=now,
+        completed_at=check_in.completed_at,
+        received_at=check_in.received_at,
+        last_received_at=max(c.received_at for c, _ in group),
+        baseline_check_in_id=baseline.check_in.id if baseline else None,
+        baseline_total=baseline.check_in.total if baseline else None,
+        baseline_source=baseline.source if baseline else None,
+    )
+
+
+def occurrence(alert_id: uuid.UUID, check_in: CheckIn) -> AlertOccurrence:
     return AlertOccurrence(
         id=uuid.uuid4(),
-        alert_id=alert.id,
+        alert_id=alert_id,
         clinic_id=check_in.clinic_id,
         check_in_id=check_in.id,
         total=check_in.total,
@@ -168,93 +268,33 @@ def _occurrence(alert: Alert, check_in: CheckIn) -> AlertOccurrence:
     )
 
 
-def _open_to_merge(session: Session, check_in: CheckIn, kind: str, now: dt.datetime):
-    stmt = select(Alert).where(
-        Alert.patient_id == check_in.patient_id,
-        Alert.kind == kind,
-        Alert.questionnaire == check_in.questionnaire,
-        Alert.status == "open",
-    )
-    if kind in URGENT_KINDS:
-        stmt = stmt.where(Alert.raised_at > now - URGENT_MERGE_WINDOW)
-    return session.scalar(stmt.order_by(Alert.raised_at.desc()).limit(1))
-
-
-def _raise(session: Session, check_in: CheckIn, trigger: Trigger, *, now: dt.datetime) -> Alert:
-    if trigger.kind in URGENT_KINDS:
-        # No index can say "one a day": concurrent urgent triggers for one patient queue on
-        # the patient's row instead (SQLite serialises writers already). NO KEY UPDATE, as the
-        # check-in's foreign key already holds KEY SHARE on that row.
-        session.execute(
-            select(Patient.id)
-            .where(Patient.id == check_in.patient_id)
-            .with_for_update(key_share=True)
-        )
-    alert = _open_to_merge(session, check_in, trigger.kind, now)
-    if alert is not None:
-        return _merge(session, alert, check_in, trigger)
-    baseline = trigger.baseline.check_in if trigger.baseline else None
-    alert = Alert(
-        id=uuid.uuid4(),
-        clinic_id=check_in.clinic_id,
-        patient_id=check_in.patient_id,
-        check_in_id=check_in.id,
-        questionnaire=check_in.questionnaire,
-        kind=trigger.kind,
-        priority=trigger.priority,
-        priority_rank=PRIORITY_RANK[trigger.priority],
-        status="open",
-        raised_at=now,
-        completed_at=check_in.completed_at,
-        received_at=check_in.received_at,
-        last_received_at=check_in.received_at,
-        baseline_check_in_id=baseline.id if baseline else None,
-        baseline_total=baseline.total if baseline else None,
-        baseline_source=trigger.baseline.source if trigger.baseline else None,
-    )
-    try:
-        with session.begin_nested():
-            session.add(alert)
-            session.add(_occurrence(alert, check_in))
-            session.flush()
-    except IntegrityError:
-        # A concurrent check-in opened the same kind of alert first: join it.
-        existing = _open_to_merge(session, check_in, trigger.kind, now)
-        if existing is None:
-            raise
-        return _merge(session, existing, check_in, trigger)
-    return alert
-
-
-def _merge(session: Session, alert: Alert, check_in: CheckIn, trigger: Trigger) -> Alert:
-    """Add an occurrence. The latest arrival and the priority only ever move up, so concurrent
-    merges cannot overwrite each other; a deterioration alert shows the baseline of its latest
-    comparison (a re-induction course compares with its own)."""
-    session.add(_occurrence(alert, check_in))
-    rank = PRIORITY_RANK[trigger.priority]
+def join(session: Session, alert_id: uuid.UUID, group: list[Raised]) -> None:
+    """Join a group of triggers to an open alert. The latest arrival and the priority only
+    ever move up, so concurrent joins cannot overwrite each other; a deterioration alert shows
+    the baseline of its latest comparison."""
+    received = max(check_in.received_at for check_in, _ in group)
+    priority = best_priority(group)
+    rank = PRIORITY_RANK[priority]
     values: dict = {
         "last_received_at": case(
-            (Alert.last_received_at < check_in.received_at, check_in.received_at),
-            else_=Alert.last_received_at,
+            (Alert.last_received_at < received, received), else_=Alert.last_received_at
         ),
-        "priority": case((Alert.priority_rank > rank, trigger.priority), else_=Alert.priority),
+        "priority": case((Alert.priority_rank > rank, priority), else_=Alert.priority),
         "priority_rank": case((Alert.priority_rank > rank, rank), else_=Alert.priority_rank),
     }
-    if trigger.baseline is not None:
+    baseline = latest_baseline(group)
+    if baseline is not None:
         values |= {
-            "baseline_check_in_id": trigger.baseline.check_in.id,
-            "baseline_total": trigger.baseline.check_in.total,
-            "baseline_source": trigger.baseline.source,
+            "baseline_check_in_id": baseline.check_in.id,
+            "baseline_total": baseline.check_in.total,
+            "baseline_source": baseline.source,
         }
     session.execute(
         update(Alert)
-        .where(Alert.id == alert.id)
+        .where(Alert.id == alert_id)
         .values(values)
         .execution_options(synchronize_session=False)
     )
-    session.flush()
-    session.refresh(alert)
-    return alert
 
 
 @dataclass(frozen=True)

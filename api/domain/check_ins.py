@@ -32,7 +32,7 @@ from api.domain.scoring import (
     validate_answers,
 )
 from api.domain.timeline import FUTURE_TOLERANCE, Baseline, PatientTimeline, PointRow
-from api.models import Alert, CheckIn, Clinic, Course, Patient
+from api.models import CheckIn, Clinic, Course, Patient
 
 log = logging.getLogger("interval")
 
@@ -66,14 +66,12 @@ class Stored:
 
     check_in: CheckIn
     created: bool
-    alerts: tuple[Alert, ...] = ()
 
 
 @dataclass(frozen=True)
 class Submitted:
     record: CheckInRecord
     created: bool
-    alerts: tuple[Alert, ...] = ()
 
 
 class IdConflict(Conflict):
@@ -235,8 +233,9 @@ def store_all(
 
     One INSERT … ON CONFLICT DO NOTHING stores every new one (the first of any that share an
     id or key), so concurrent copies store one row; one query reads the stored copies of the
-    rest. Alerts follow in order, each check-in compared only with what came before it in the
-    list, in the same transaction: an alert can never be missing from a stored check-in.
+    rest. Each new check-in's alerts are found in order, compared only with what came before
+    it in the list, and written together (alerts.raise_all) in the same transaction: an alert
+    can never be missing from a stored check-in.
     """
     first = _first_of_each(ready)
     inserted = insert_new(session, [ready[n].check_in for n in first])
@@ -252,18 +251,21 @@ def store_all(
     compared = Comparisons(
         session, timeline, [ready[n].check_in for n in created], grace=rules.in_chair_grace
     )
+    raised: list[alert_service.Raised] = []
     for n in created:
         check_in = ready[n].check_in
-        raised = alert_service.raise_alerts(
-            session,
-            ready[n].definition,
-            check_in,
-            baseline=partial(compared.baseline, check_in),
-            recent=partial(compared.recent, check_in),
-            now=now,
-        )
+        raised += [
+            (check_in, trigger)
+            for trigger in alert_service.triggers_of(
+                ready[n].definition,
+                check_in,
+                baseline=partial(compared.baseline, check_in),
+                recent=partial(compared.recent, check_in),
+            )
+        ]
         compared.done(check_in)
-        outcomes[n] = Stored(check_in, created=True, alerts=tuple(raised))
+        outcomes[n] = Stored(check_in, created=True)
+    alert_service.raise_all(session, raised, now=now)
     return [outcomes[n] for n in range(len(ready))]
 
 
@@ -421,7 +423,7 @@ def submit(
         now=now,
     )
     record = new_record(session, rules, timeline, stored.check_in)
-    return Submitted(record, stored.created, stored.alerts)
+    return Submitted(record, stored.created)
 
 
 def new_record(

@@ -6,7 +6,9 @@ import datetime as dt
 import uuid
 
 import pytest
+from sqlalchemy import select
 
+from api.models import Alert, AlertOccurrence
 from tests.conftest import check_in_body
 
 START = dt.datetime(2026, 10, 5, 14, 0, tzinfo=dt.UTC)
@@ -105,6 +107,8 @@ def test_a_score_that_cannot_be_a_deterioration_reads_no_baseline_nor_recent_rat
 
 def verb_and_table(statement: str) -> str:
     verb = statement.split()[0]
+    if verb == "UPDATE":
+        return f"UPDATE {statement.split()[1]}"
     table = statement.split("FROM" if verb == "SELECT" else "INTO")[1].split()[0]
     return f"{verb} {table}"
 
@@ -149,3 +153,56 @@ def test_a_batch_runs_as_many_statements_for_40_items_as_for_4(
             "INSERT audit_events",
         ]
     )
+
+
+def test_a_batch_raises_its_alerts_in_as_many_statements_for_40_items_as_for_4(
+    client, auth, clinic, clinician, make_patient, count_queries, clock, session
+):
+    """Set-based alerts: every item endorses item 9 and scores 21, so each raises an urgent
+    and a severe-symptoms alert. The patient's row is locked once, the open alerts read once,
+    both new alerts written in one INSERT and every occurrence in another; the patient's next
+    batch joins the two open alerts, one UPDATE each."""
+
+    def statements_for(patient, count: int, first_hour: int) -> list[str]:
+        items = [
+            check_in_body(
+                completed_at=(START + dt.timedelta(hours=first_hour + n)).isoformat(),
+                id=str(uuid.uuid4()),
+                **{f"i{k}": 3 for k in range(1, 7)},
+                i9=3,
+            )
+            for n in range(count)
+        ]
+        headers = auth(patient)
+        with count_queries() as statements:
+            response = client.post(
+                f"/v1/patients/{patient.id}/check-ins/batch",
+                json={"check_ins": items},
+                headers=headers,
+            )
+        assert [r["status"] for r in response.get_json()["results"]] == [201] * count
+        return [verb_and_table(s) for s in statements]
+
+    opening = [
+        "SELECT users",
+        "SELECT patients",
+        "INSERT check_ins",
+        "SELECT patients",  # the patient's row locked: an urgent alert is raised
+        "SELECT alerts",  # the open ones
+        "INSERT alerts",  # both kinds at once
+        "INSERT alert_occurrences",  # every item's, at once
+        "SELECT clinics",  # the crisis information's wording, read once
+        "INSERT audit_events",
+    ]
+    few, many = (make_patient(clinic, care_team=(clinician,)) for _ in range(2))
+    assert statements_for(few, 4, 0) == statements_for(many, 40, 0) == opening
+    joining = [*opening[:5], "UPDATE alerts", "UPDATE alerts", *opening[6:]]
+    assert statements_for(few, 40, 4) == statements_for(many, 4, 40) == joining
+    for patient in (few, many):
+        alerts = session.scalars(select(Alert).where(Alert.patient_id == patient.id)).all()
+        assert sorted(a.kind for a in alerts) == ["severe_symptoms", "suicidal_ideation"]
+        for alert in alerts:
+            occurrences = session.scalars(
+                select(AlertOccurrence).where(AlertOccurrence.alert_id == alert.id)
+            ).all()
+            assert len(occurrences) == 44
