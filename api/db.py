@@ -116,7 +116,8 @@ def insert_rows(session: Session, records: Sequence[Base]) -> None:
     """Write new ORM records of one class in one plain INSERT, without the unit of work: for
     records nothing reads back in the same session (audit events)."""
     if records:
-        session.execute(insert(type(records[0])), _rows(records))
+        table = cast(Table, inspect(type(records[0])).local_table)
+        session.execute(insert(table), _rows(records))
 
 
 def _rows(records: Sequence[Base]) -> list[dict]:
