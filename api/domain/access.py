@@ -79,7 +79,9 @@ def get_patient_timeline(
 @functools.cache
 def scoped_timeline_query(role: str) -> Select:
     """get_patient_timeline's statement for an actor of this role, built once per role: the
-    same patient_filter, with parameters where the actor's and the patient's ids go."""
+    same patient_filter, with parameters where the actor's and the patient's ids go. So
+    patient_filter may decide on the role alone: any other value of the actor is a parameter
+    here (a patient without a patient record matches no row, `patients.id = NULL`)."""
     placeholder = Actor(
         user_id=cast(uuid.UUID, bindparam("actor_user_id")),
         role=role,

@@ -180,7 +180,9 @@ def raise_all(session: Session, raised: list[Raised], *, now: dt.datetime) -> No
     opened: dict[AlertKey, Alert] = {}
     waiting = set(groups) - set(joined)
     while waiting:
-        new = {key: opened_alert(groups[key], now) for key in waiting}
+        # In one order everywhere (not a set's, which differs between processes): two
+        # requests writing the same kinds then wait on each other's rows, never deadlock.
+        new = {key: opened_alert(groups[key], now) for key in sorted(waiting)}
         stored = insert_new(session, list(new.values()))
         opened |= {key: alert for key, alert in new.items() if alert.id in stored}
         # One left out: a concurrent check-in opened the same kind of alert first; join it
@@ -189,36 +191,40 @@ def raise_all(session: Session, raised: list[Raised], *, now: dt.datetime) -> No
         if waiting:
             joined |= open_alerts(session, patient_id, waiting, now)
             waiting -= set(joined)
-    occurrences = []
-    for key, group in groups.items():
-        alert_id = joined[key] if key in joined else opened[key].id
-        occurrences += [occurrence(alert_id, check_in) for check_in, _ in group]
-        if key in joined:
-            join(session, alert_id, group)
-    insert_rows(session, occurrences)
+    for key in sorted(joined):
+        join(session, joined[key], groups[key])
+    insert_rows(
+        session,
+        [
+            occurrence(joined[key] if key in joined else opened[key].id, check_in)
+            for key, group in groups.items()
+            for check_in, _ in group
+        ],
+    )
 
 
 def open_alerts(
     session: Session, patient_id: uuid.UUID, keys: set[AlertKey], now: dt.datetime
 ) -> dict[AlertKey, uuid.UUID]:
-    """The open alert each kind would join, in one query: the latest open one of its kind and
-    instrument (for an urgent kind, raised within the merge window)."""
+    """The open alert each kind would join, in one query: the open one of its kind and
+    instrument (for an urgent kind, the one raised within the merge window; there is at most
+    one, a unique index for the others, the patient's lock for it). The rows are locked until
+    the transaction ends, as the old merge's UPDATE locked its row: an acknowledgement waits
+    for the join rather than slipping in before it and hiding the new occurrence in an alert
+    no longer open (PostgreSQL re-checks `open` after waiting; SQLite serialises writers)."""
     rows = session.execute(
-        select(Alert.id, Alert.kind, Alert.questionnaire, Alert.raised_at)
+        select(Alert.id, Alert.kind, Alert.questionnaire)
         .where(
             Alert.patient_id == patient_id,
             Alert.status == "open",
             Alert.kind.in_({kind for kind, _ in keys}),
             Alert.questionnaire.in_({questionnaire for _, questionnaire in keys}),
+            Alert.kind.not_in(URGENT_KINDS) | (Alert.raised_at > now - URGENT_MERGE_WINDOW),
         )
-        .order_by(Alert.raised_at)
+        .order_by(Alert.id)  # locked in one order everywhere
+        .with_for_update(key_share=True)
     )
-    found = {}
-    for alert_id, kind, questionnaire, raised_at in rows:
-        fresh = kind not in URGENT_KINDS or raised_at > now - URGENT_MERGE_WINDOW
-        if (kind, questionnaire) in keys and fresh:
-            found[(kind, questionnaire)] = alert_id  # in raising order: the latest stays
-    return found
+    return {(kind, q): alert_id for alert_id, kind, q in rows if (kind, q) in keys}
 
 
 def best_priority(group: list[Raised]) -> str:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import OperationalError
 
 from api import factories
-from api.db import utcnow
-from api.domain import identity
+from api.db import rows_affected, utcnow
+from api.domain import alerts, identity
 from api.models import Alert, AlertOccurrence, CheckIn, Clinic, Patient, User
 from tests.conftest import check_in_body
 
@@ -192,3 +195,82 @@ def test_concurrent_item_9_check_ins_open_one_urgent_alert(app):
             .group_by(Alert.id, Alert.kind)
         ).all()
     assert [tuple(row) for row in alerts] == [("suicidal_ideation", 6)]
+
+
+@pytest.mark.postgres_only
+def test_an_alert_being_joined_is_acknowledged_only_after_the_join_commits(app):
+    """A check-in that joins the open severe-symptoms alert while it also opens a
+    deterioration alert can wait on that INSERT (another check-in is opening the same one).
+    Meanwhile the alert it joins stays locked: an acknowledgement waits for the join, instead
+    of committing first and leaving the new occurrence inside an alert that is no longer open,
+    where no inbox would show it."""
+    patient, token = committed_patient(app)
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    severe = {f"i{i}": 3 for i in range(1, 8)}
+    ids = []
+    for body in (check_in_body(**severe), check_in_body(i1=1), check_in_body(i1=2)):
+        response = client.post(f"/v1/patients/{patient.id}/check-ins", json=body, headers=headers)
+        assert response.status_code == 201
+        ids.append(uuid.UUID(response.get_json()["id"]))
+    database = app.extensions["interval.db"]
+    now = utcnow()
+    deteriorated = alerts.Trigger("reliable_deterioration", "normal")
+    acknowledge = (
+        update(Alert)
+        .where(Alert.patient_id == patient.id, Alert.kind == "severe_symptoms")
+        .values(status="acknowledged")
+    )
+
+    def join_and_open(session) -> None:
+        check_in = session.get(CheckIn, ids[1])
+        both = [(check_in, alerts.Trigger("severe_symptoms", "high")), (check_in, deteriorated)]
+        alerts.raise_all(session, both, now=now)
+        session.commit()
+
+    with database.session() as opening, database.session() as joining:
+        alerts.raise_all(opening, [(opening.get(CheckIn, ids[2]), deteriorated)], now=now)
+        pool = ThreadPoolExecutor(1)
+        joined = pool.submit(join_and_open, joining)
+        try:
+            wait_until_blocked(database)
+            with database.session() as clinician:
+                clinician.execute(text("SET LOCAL lock_timeout = '200ms'"))
+                with pytest.raises(OperationalError, match="lock timeout"):
+                    clinician.execute(acknowledge)
+        finally:
+            opening.commit()
+            joined.result(timeout=10)
+            pool.shutdown()
+    with database.session() as clinician:
+        assert rows_affected(clinician, acknowledge) == 1
+        clinician.commit()
+        found = clinician.execute(
+            select(Alert.kind, Alert.status, func.count(AlertOccurrence.id))
+            .join(AlertOccurrence, AlertOccurrence.alert_id == Alert.id)
+            .where(Alert.patient_id == patient.id)
+            .group_by(Alert.id, Alert.kind, Alert.status)
+            .order_by(Alert.kind)
+        ).all()
+    assert [tuple(row) for row in found] == [
+        ("reliable_deterioration", "open", 2),
+        ("severe_symptoms", "acknowledged", 2),
+    ]
+
+
+def wait_until_blocked(database, seconds: float = 5.0) -> None:
+    """Until some session of this database waits for a lock."""
+    deadline = time.monotonic() + seconds
+    with database.session() as session:
+        while time.monotonic() < deadline:
+            waiting = session.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+            session.rollback()
+            if waiting:
+                return
+            time.sleep(0.02)
+    raise AssertionError("no session came to wait for a lock")
