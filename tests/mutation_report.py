@@ -279,12 +279,12 @@ REASONS = [
         "the next window begins the microsecond after one closes; one later is in it too",
     ),
     (
-        "alerts.x__merge",
-        r"last_received_at <= check_in\.received_at",
+        "alerts.x_join",
+        r"last_received_at <= received",
         "at an equal instant the latest arrival is set to the value it already has",
     ),
     (
-        "alerts.x__merge",
+        "alerts.x_join",
         r"priority_rank >= rank",
         "an equal rank is the same priority (ranks enumerate them): the same value either way",
     ),
@@ -318,17 +318,29 @@ REASONS = [
         "(refused on creation and change)",
     ),
     (
-        "alerts.x__open_to_merge",
-        r"\.limit\(1\)\) → .*(\.limit\((None|2)\)\)|order_by\(None\))",
-        "at most one alert of a kind is open to merge (a unique index for the others, one a "
-        "day under the patient's lock for suicidal ideation): the first row is the only one",
+        "alerts.x_open_alerts",
+        r"^Alert\.(kind|questionnaire)\.in_\(",
+        "the rows are matched with the keys again in Python: the filter only narrows the read",
     ),
     (
-        "alerts.x__raise",
-        r"in URGENT_KINDS: → |Patient\.id != check_in\.patient_id|key_share=False|"
-        r"^existing = _open_to_merge\(.*\) → existing = None$",
-        "concurrent triggers for one patient, which only PostgreSQL runs (test_concurrency.py); "
+        "alerts.x_open_alerts",
+        r"order_by\(None\)|key_share=False",
+        "the order and strength of the rows' lock matter only to requests racing for the same "
+        "open alerts, which only PostgreSQL runs (test_concurrency.py); SQLite serialises writers",
+    ),
+    (
+        "alerts.x_raise_all",
+        r"in URGENT_KINDS for kind|Patient\.id != patient_id|key_share=False|"
+        r"^(opened \|=|joined \|=|waiting -=) .* → (opened|joined|waiting) =",
+        "concurrent triggers for one patient (the lock, and the second round after a concurrent "
+        "request opened the same alert first), which only PostgreSQL runs (test_concurrency.py); "
         "SQLite serialises writers",
+    ),
+    (
+        "alerts.x_best_priority",
+        r"key=PRIORITY_RANK\.__getitem__\) → .*(key=None\)|group\), \))$",
+        "one kind's triggers share a priority but for deterioration's high and normal, which "
+        "sort the same by name as by rank",
     ),
     (
         "timeline.x_baselines",
@@ -391,13 +403,13 @@ REASONS = [
         "not in the future, two years ahead at most)",
     ),
     (
-        "timeline.x_patient_with_timeline",
+        "timeline.x_timeline_query",
         r"order_by\(Course\.id, Infusion\.administered_at, Infusion\.id\) → "
         r".*order_by\((None, )?Infusion\.administered_at, Infusion\.id\)",
         "each course's list is built apart, in order of administration: how courses interleave "
         "changes nothing",
     ),
-    ("timeline.x_patient_with_timeline", r"Infusion\.administered_at, \)$", TIE),
+    ("timeline.x_timeline_query", r"Infusion\.administered_at, \)$", TIE),
     (
         "timeline.x_patient_with_timeline",
         r"^continue → break$",
