@@ -161,8 +161,8 @@ def raise_all(session: Session, raised: list[Raised], *, now: dt.datetime) -> No
     one only within a day) or opens one, and each trigger is an occurrence of it.
 
     Statements per kind of alert, not per check-in: the patient's row locked once when an
-    urgent kind is among them, the open alerts read in one query, the new alerts written in
-    one INSERT and the occurrences in another, one UPDATE per open alert joined."""
+    urgent kind is among them, the open alerts read and locked in one query, the new alerts
+    written in one INSERT and the occurrences in another, one UPDATE per open alert joined."""
     if not raised:
         return
     patient_id = raised[0][0].patient_id
