@@ -302,10 +302,19 @@ def choose_baselines(
 def before_treatment(at: dt.datetime, infusions: list[GivenInfusion], grace: dt.timedelta) -> bool:
     """Whether a check-in at `at` may be a pre-infusion baseline: no infusion given yet, or
     within the 30 days before the first (and its in-chair grace)."""
+    window = pre_infusion_window(infusions, grace)
+    return window is None or window[0] <= at <= window[1]
+
+
+def pre_infusion_window(
+    infusions: list[GivenInfusion], grace: dt.timedelta
+) -> tuple[dt.datetime, dt.datetime] | None:
+    """From 30 days before the first infusion given to its in-chair grace, both included: where
+    a pre-infusion baseline may come from; None before any infusion (from anywhere)."""
     if not infusions:
-        return True
+        return None
     first = infusions[0].administered_at
-    return first - LOOKBACK <= at <= first + grace
+    return first - LOOKBACK, first + grace
 
 
 def baseline_pool(
@@ -436,16 +445,15 @@ def baseline_candidates(
     in-chair grace; every one counts before any infusion) and the first of the course. Those
     `excluding` names are left out."""
     spans = spans_of(course, timeline.courses)
-    infusions = timeline.given[course.id]
+    window = pre_infusion_window(timeline.given[course.id], grace)
     query = candidates_query(
-        tuple(end is None for _, end in spans), bool(infusions), bool(excluding)
+        tuple(end is None for _, end in spans), window is not None, bool(excluding)
     )
     parameters = {"patient_id": course.patient_id, "questionnaire": questionnaire}
     for n, (start, end) in enumerate(spans):
         parameters |= {f"start_{n}": start, f"end_{n}": end}
-    if infusions:
-        first = infusions[0].administered_at
-        parameters |= {"pre_from": first - LOOKBACK, "pre_until": first + grace}
+    if window is not None:
+        parameters |= {"pre_from": window[0], "pre_until": window[1]}
     if excluding:
         parameters["excluding"] = list(excluding)
     return [PointRow(*row) for row in session.execute(query, parameters)]
