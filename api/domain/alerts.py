@@ -237,6 +237,16 @@ def latest_baseline(group: list[Raised]) -> Baseline | None:
     return next((t.baseline for _, t in reversed(group) if t.baseline is not None), None)
 
 
+def compared_with(baseline: Baseline | None) -> dict:
+    """An alert's columns for the baseline a deterioration was compared with (all None without
+    one)."""
+    return {
+        "baseline_check_in_id": baseline.check_in.id if baseline else None,
+        "baseline_total": baseline.check_in.total if baseline else None,
+        "baseline_source": baseline.source if baseline else None,
+    }
+
+
 def opened_alert(group: list[Raised], now: dt.datetime) -> Alert:
     """A new alert opened by the group's first trigger, with the others joined into it."""
     check_in, trigger = group[0]
@@ -256,9 +266,7 @@ def opened_alert(group: list[Raised], now: dt.datetime) -> Alert:
         completed_at=check_in.completed_at,
         received_at=check_in.received_at,
         last_received_at=max(c.received_at for c, _ in group),
-        baseline_check_in_id=baseline.check_in.id if baseline else None,
-        baseline_total=baseline.check_in.total if baseline else None,
-        baseline_source=baseline.source if baseline else None,
+        **compared_with(baseline),
     )
 
 
@@ -290,11 +298,7 @@ def join(session: Session, alert_id: uuid.UUID, group: list[Raised]) -> None:
     }
     baseline = latest_baseline(group)
     if baseline is not None:
-        values |= {
-            "baseline_check_in_id": baseline.check_in.id,
-            "baseline_total": baseline.check_in.total,
-            "baseline_source": baseline.source,
-        }
+        values |= compared_with(baseline)
     session.execute(
         update(Alert)
         .where(Alert.id == alert_id)
