@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from contextlib import suppress
 from dataclasses import dataclass
@@ -87,21 +89,35 @@ class AccessClaims:
 
 
 def decode_access_token(settings: TokenSettings, token: str) -> AccessClaims:
-    """Verify signature (HS256 only), time claims, issuer, audience and type; or Unauthorized."""
+    """Verify signature (HS256 only), time claims, issuer, audience and type; or Unauthorized.
+
+    A token verified once is not verified again until it expires: its signature and claims
+    cannot change, only the clock can, so a remembered one is checked against `exp` alone.
+    Refused tokens are never remembered (the cache raises, and keeps nothing)."""
     try:
-        claims = jwt.decode(
-            token,
-            settings.key,
-            algorithms=[ALGORITHM],
-            audience=settings.audience,
-            issuer=settings.issuer,
-            options={"require": REQUIRED_CLAIMS},
-        )
-        if claims["typ"] != "access":
-            raise Unauthorized("Not an access token.")
-        return AccessClaims(uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"]))
+        claims, expires_at = _verified(settings, token)
     except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
         raise Unauthorized("The access token is invalid or has expired.") from exc
+    if time.time() >= expires_at:
+        raise Unauthorized("The access token is invalid or has expired.")
+    return claims
+
+
+@functools.lru_cache(maxsize=4096)
+def _verified(settings: TokenSettings, token: str) -> tuple[AccessClaims, float]:
+    """The token's claims and expiry, once PyJWT has verified it (a few thousand: the access
+    tokens of the sessions a worker serves within their 15 minutes)."""
+    claims = jwt.decode(
+        token,
+        settings.key,
+        algorithms=[ALGORITHM],
+        audience=settings.audience,
+        issuer=settings.issuer,
+        options={"require": REQUIRED_CLAIMS},
+    )
+    if claims["typ"] != "access":
+        raise Unauthorized("Not an access token.")
+    return AccessClaims(uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"])), claims["exp"]
 
 
 def new_secret() -> str:

@@ -8,8 +8,10 @@ import uuid
 
 import jwt
 import pytest
+import time_machine
 
 from api.domain.credentials import (
+    AccessClaims,
     Passwords,
     TokenSettings,
     decode_access_token,
@@ -112,6 +114,36 @@ class TestAccessTokenRefusals:
         expired = jwt.encode(self.claims(exp=int(time.time()) - 1), "k" * 64, algorithm="HS256")
         assert self.refused(expired) == "The access token is invalid or has expired."
         assert self.refused("not.a.token") == "The access token is invalid or has expired."
+
+
+def test_a_token_verified_before_is_still_refused_once_it_expires():
+    """Verified tokens are remembered (api.domain.credentials._verified); the clock is not:
+    the same token, accepted a second before its expiry, is refused at it."""
+    issued_at = dt.datetime(2026, 10, 5, 14, 0, tzinfo=dt.UTC)
+    settings = TestAccessTokenRefusals.SETTINGS
+    user_id, family_id = uuid.uuid4(), uuid.uuid4()
+    token = issue_access_token(settings, user_id=user_id, family_id=family_id, now=issued_at)
+    expiry = issued_at + dt.timedelta(seconds=settings.lifetime_seconds)
+    with time_machine.travel(issued_at, tick=False) as traveller:
+        assert decode_access_token(settings, token) == AccessClaims(user_id, family_id)
+        traveller.move_to(expiry - dt.timedelta(seconds=1))
+        assert decode_access_token(settings, token) == AccessClaims(user_id, family_id)
+        traveller.move_to(expiry)
+        with pytest.raises(Unauthorized):
+            decode_access_token(settings, token)
+
+
+def test_a_token_refused_before_it_is_valid_is_accepted_when_it_is():
+    """A refusal is not remembered: a token presented before its not-before time is refused,
+    and the same token is accepted once that time comes."""
+    starts = dt.datetime(2026, 10, 5, 14, 0, tzinfo=dt.UTC)
+    settings = TestAccessTokenRefusals.SETTINGS
+    token = issue_access_token(settings, user_id=uuid.uuid4(), family_id=uuid.uuid4(), now=starts)
+    with time_machine.travel(starts - dt.timedelta(seconds=5), tick=False) as traveller:
+        with pytest.raises(Unauthorized):
+            decode_access_token(settings, token)
+        traveller.move_to(starts)
+        assert decode_access_token(settings, token).family_id is not None
 
 
 def test_each_access_token_is_one_of_its_kind():
