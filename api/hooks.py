@@ -8,7 +8,8 @@ import re
 import time
 import uuid
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Request, Response, current_app, g, request
+from flask.sessions import NullSession, SessionInterface, SessionMixin
 from flask_cors import CORS
 
 from api import crisis
@@ -99,7 +100,19 @@ CORS_ALLOWED_HEADERS = [
 CORS_EXPOSED_HEADERS = ["ETag", "Link", "Location", "Retry-After", "X-Request-ID"]
 
 
+class NoCookieSession(SessionInterface):
+    """No cookie session: every caller signs in with a bearer token, so Flask neither reads
+    nor signs a session cookie on any request."""
+
+    def open_session(self, app: Flask, request: Request) -> NullSession:
+        return self.make_null_session(app)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        return None
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = NoCookieSession()
     app.before_request(_start)
     app.after_request(_finish)
     app.teardown_appcontext(close_request_session)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+import flask
 import pytest
+from flask.sessions import NullSession
 
 from tests.conftest import check_in_body, one_a_page
 
@@ -26,6 +28,15 @@ def test_malformed_request_id_is_replaced(client):
 def test_patient_data_is_not_cached(client, clinician, patient, auth):
     response = client.get(f"/v1/patients/{patient.id}", headers=auth(clinician))
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_no_cookie_session_is_read_or_kept(app, client):
+    """Callers sign in with a bearer token; Flask's cookie session is never opened, so a
+    session cookie sent along is ignored and writing one fails instead of setting it."""
+    with app.test_request_context("/healthz", headers={"Cookie": "session=eyJ1c2VyIjoxfQ.x.y"}):
+        session = app.session_interface.open_session(app, flask.request)
+        assert isinstance(session, NullSession) and dict(session) == {}
+    assert "Set-Cookie" not in client.get("/healthz").headers
 
 
 def test_health_and_readiness(client):
