@@ -259,6 +259,13 @@ class Blueprint(flask_smorest.Blueprint):
 
     ARGUMENTS_PARSER = StrictParser()
 
+    def arguments(self, schema, *args, **kwargs) -> Callable:
+        """flask-smorest's `arguments`, with a schema class made an instance once: webargs
+        would make one for every request (loading keeps no state on it)."""
+        if isinstance(schema, type):
+            schema = schema()
+        return super().arguments(schema, *args, **kwargs)
+
     def public(self, func: Callable) -> Callable:
         """Anyone may call this view, signed in or not."""
         return mark(func, _access=PUBLIC)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import marshmallow as ma
 import pytest
 from sqlalchemy import select
 
@@ -103,6 +104,24 @@ def test_a_score_that_cannot_be_a_deterioration_reads_no_baseline_nor_recent_rat
         "INSERT check_ins",
         "INSERT audit_events",
     ]
+
+
+def test_a_submission_makes_no_schema(client, auth, patient, monkeypatch):
+    """Bodies are read with schema instances made once (api/smorest.py, Blueprint.arguments):
+    webargs would otherwise make one for every request."""
+    headers = auth(patient)
+    url = f"/v1/patients/{patient.id}/check-ins"
+    assert client.post(url, json=check_in_body(), headers=headers).status_code == 201
+    made: list[str] = []
+    original = ma.Schema.__init__
+
+    def counted(self, *args, **kwargs):
+        made.append(type(self).__name__)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ma.Schema, "__init__", counted)
+    assert client.post(url, json=check_in_body(), headers=headers).status_code == 201
+    assert made == []
 
 
 def verb_and_table(statement: str) -> str:
