@@ -17,12 +17,16 @@ from sqlalchemy import (
     MetaData,
     Table,
     Uuid,
+    bindparam,
     create_engine,
     event,
+    func,
     insert,
     inspect,
+    select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -91,6 +95,12 @@ def rows_affected(session: Session, statement: Executable) -> int:
     return cast(CursorResult, session.execute(statement)).rowcount
 
 
+# psycopg parses a statement of more parameters than this in Python on every call, and never
+# caches nor prepares it (psycopg/_queries.py): a multi-row VALUES of 50 check-ins has 1,100.
+# Below it, one or two rows, a VALUES costs less than arrays (measured: docs/performance.md).
+PSYCOPG_CACHED_PARAMETERS = 50
+
+
 def insert_new(session: Session, records: Sequence[Base]) -> set:
     """Store new ORM records of one class in one INSERT … ON CONFLICT DO NOTHING … RETURNING
     and answer the primary keys of those stored (one left out: a row already holds one of its
@@ -101,10 +111,19 @@ def insert_new(session: Session, records: Sequence[Base]) -> set:
     mapper = inspect(type(records[0]))
     [key] = mapper.primary_key
     attribute = mapper.get_property_by_column(key).key
+    table = cast(Table, mapper.local_table)
+    rows = _rows(records)
     dialect = session.get_bind().dialect.name
-    # The rows as parameters, not in the statement: its compiled form is cached, and
-    # SQLAlchemy still sends them as one multi-row INSERT ("insertmanyvalues").
-    stored = set(session.scalars(_insert_or_skip(mapper.local_table, dialect), _rows(records)))
+    if dialect == "postgresql" and len(rows) * len(rows[0]) > PSYCOPG_CACHED_PARAMETERS:
+        # One array a column: one statement, of as many parameters as columns, for any
+        # number of rows.
+        columns = tuple(rows[0])
+        statement = _insert_arrays_or_skip(table, columns)
+        stored = set(session.scalars(statement, {c: [row[c] for row in rows] for c in columns}))
+    else:
+        # The rows as parameters, not in the statement: its compiled form is cached, and
+        # SQLAlchemy still sends them as one multi-row INSERT ("insertmanyvalues").
+        stored = set(session.scalars(_insert_or_skip(table, dialect), rows))
     for record in records:
         if getattr(record, attribute) in stored:
             make_transient_to_detached(record)
@@ -132,10 +151,27 @@ def _rows(records: Sequence[Base]) -> list[dict]:
 
 @functools.cache
 def _insert_or_skip(table: Table, dialect: str) -> Insert:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING the key, for a table and dialect, built once."""
+    """INSERT … VALUES … ON CONFLICT DO NOTHING RETURNING the key, for a table and dialect,
+    built once."""
     [key] = table.primary_key.columns
     module = postgresql if dialect == "postgresql" else sqlite
     return module.insert(table).on_conflict_do_nothing().returning(key)
+
+
+@functools.cache
+def _insert_arrays_or_skip(table: Table, columns: tuple[str, ...]) -> Insert:
+    """PostgreSQL: INSERT … SELECT FROM unnest(one array a column) ON CONFLICT DO NOTHING
+    RETURNING the key, built once. Its parameters are as many as the columns whatever the
+    number of rows, so psycopg parses it once and PostgreSQL prepares it."""
+    [key] = table.primary_key.columns
+    arrays = [bindparam(c, type_=ARRAY(table.c[c].type, dimensions=1)) for c in columns]
+    new = func.unnest(*arrays).table_valued(*columns).render_derived(name="new")
+    return (
+        postgresql.insert(table)
+        .from_select(list(columns), select(*new.c))
+        .on_conflict_do_nothing()
+        .returning(key)
+    )
 
 
 def make_engine(url: str) -> Engine:

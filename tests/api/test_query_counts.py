@@ -174,6 +174,30 @@ def test_a_batch_runs_as_many_statements_for_40_items_as_for_4(
     )
 
 
+@pytest.mark.postgres_only
+def test_a_batch_is_one_insert_statement_whatever_its_size_on_postgresql(
+    client, auth, patient, count_queries, clock
+):
+    """On PostgreSQL a batch's new check-ins go in as one array a column (db.insert_new): the
+    INSERT is the same text for 3 items as for 40, so psycopg parses it once and PostgreSQL
+    prepares it. A multi-row VALUES would differ with each size and run to 880 parameters."""
+    headers = auth(patient)
+    path = f"/v1/patients/{patient.id}/check-ins/batch"
+
+    def insert_for(count: int, first_day: int) -> str:
+        items = [
+            check_in_body(completed_at=(START + dt.timedelta(days=first_day + n)).isoformat())
+            for n in range(count)
+        ]
+        with count_queries() as statements:
+            response = client.post(path, json={"check_ins": items}, headers=headers)
+        assert [r["status"] for r in response.get_json()["results"]] == [201] * count
+        [insert] = [s for s in statements if verb_and_table(s) == "INSERT check_ins"]
+        return insert
+
+    assert insert_for(3, 0) == insert_for(40, 3)
+
+
 def test_a_batch_raises_its_alerts_in_as_many_statements_for_40_items_as_for_4(
     client, auth, clinic, clinician, make_patient, count_queries, clock, session
 ):
