@@ -6,6 +6,7 @@ loads files, checks both and holds the result."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from api.models.alert import ALERT_KINDS, ALERT_PRIORITIES
@@ -32,8 +33,9 @@ class Item:
     loinc: str | None = None
     cluster: str | None = None
 
-    @property
+    @cached_property
     def values(self) -> frozenset[int]:
+        """The option values, worked out once (every answer of every check-in is checked)."""
         return frozenset(option.value for option in self.options)
 
     @property
