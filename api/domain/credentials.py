@@ -91,22 +91,24 @@ class AccessClaims:
 def decode_access_token(settings: TokenSettings, token: str) -> AccessClaims:
     """Verify signature (HS256 only), time claims, issuer, audience and type; or Unauthorized.
 
-    A token verified once is not verified again until it expires: its signature and claims
-    cannot change, only the clock can, so a remembered one is checked against `exp` alone.
-    Refused tokens are never remembered (the cache raises, and keeps nothing)."""
+    A token verified once is not verified again while it is valid: its signature and claims
+    cannot change, only the clock can, so a remembered one is checked against its time claims
+    alone, as PyJWT compares them. Refused tokens are never remembered (the cache raises, and
+    keeps nothing)."""
     try:
-        claims, expires_at = _verified(settings, token)
+        claims, valid_from, expires_at = _verified(settings, token)
     except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
         raise Unauthorized("The access token is invalid or has expired.") from exc
-    if time.time() >= expires_at:
+    if not valid_from <= time.time() < expires_at:
         raise Unauthorized("The access token is invalid or has expired.")
     return claims
 
 
 @functools.lru_cache(maxsize=4096)
-def _verified(settings: TokenSettings, token: str) -> tuple[AccessClaims, float]:
-    """The token's claims and expiry, once PyJWT has verified it (a few thousand: the access
-    tokens of the sessions a worker serves within their 15 minutes)."""
+def _verified(settings: TokenSettings, token: str) -> tuple[AccessClaims, int, int]:
+    """The token's claims, the instant it is valid from (`nbf`, and not before `iat`) and its
+    expiry, once PyJWT has verified it (a few thousand: the access tokens of the sessions a
+    worker serves within their 15 minutes)."""
     claims = jwt.decode(
         token,
         settings.key,
@@ -117,7 +119,9 @@ def _verified(settings: TokenSettings, token: str) -> tuple[AccessClaims, float]
     )
     if claims["typ"] != "access":
         raise Unauthorized("Not an access token.")
-    return AccessClaims(uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"])), claims["exp"]
+    valid_from = max(int(claims["nbf"]), int(claims["iat"]))
+    access = AccessClaims(uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"]))
+    return access, valid_from, int(claims["exp"])
 
 
 def new_secret() -> str:

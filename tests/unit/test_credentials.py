@@ -133,6 +133,20 @@ def test_a_token_verified_before_is_still_refused_once_it_expires():
             decode_access_token(settings, token)
 
 
+def test_a_token_verified_before_is_refused_if_the_clock_goes_back_before_it_was_issued():
+    """A remembered token is held to its not-before time too, as PyJWT would hold it."""
+    issued_at = dt.datetime(2026, 10, 5, 14, 0, tzinfo=dt.UTC)
+    settings = TestAccessTokenRefusals.SETTINGS
+    token = issue_access_token(
+        settings, user_id=uuid.uuid4(), family_id=uuid.uuid4(), now=issued_at
+    )
+    with time_machine.travel(issued_at, tick=False) as traveller:
+        assert decode_access_token(settings, token).family_id is not None
+        traveller.move_to(issued_at - dt.timedelta(seconds=1))
+        with pytest.raises(Unauthorized):
+            decode_access_token(settings, token)
+
+
 def test_a_token_refused_before_it_is_valid_is_accepted_when_it_is():
     """A refusal is not remembered: a token presented before its not-before time is refused,
     and the same token is accepted once that time comes."""
