@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Insert,
     MetaData,
+    String,
     Table,
     Uuid,
     bindparam,
@@ -37,7 +38,7 @@ from sqlalchemy.orm import (
     sessionmaker,
 )
 from sqlalchemy.sql import Executable
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -113,6 +114,10 @@ def insert_new(session: Session, records: Sequence[Base]) -> set:
     attribute = mapper.get_property_by_column(key).key
     table = cast(Table, mapper.local_table)
     rows = _rows(records)
+    left_out = _defaulted(table) - rows[0].keys()
+    if left_out:
+        # A default would be worked out once for the whole INSERT … SELECT, not once a row.
+        raise ValueError(f"insert_new needs every column with a default given: {sorted(left_out)}")
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql" and len(rows) * len(rows[0]) > PSYCOPG_CACHED_PARAMETERS:
         # One array a column: one statement, of as many parameters as columns, for any
@@ -150,6 +155,12 @@ def _rows(records: Sequence[Base]) -> list[dict]:
 
 
 @functools.cache
+def _defaulted(table: Table) -> frozenset[str]:
+    """The table's columns with a default worked out in Python."""
+    return frozenset(column.key for column in table.columns if column.default is not None)
+
+
+@functools.cache
 def _insert_or_skip(table: Table, dialect: str) -> Insert:
     """INSERT … VALUES … ON CONFLICT DO NOTHING RETURNING the key, for a table and dialect,
     built once."""
@@ -164,7 +175,7 @@ def _insert_arrays_or_skip(table: Table, columns: tuple[str, ...]) -> Insert:
     RETURNING the key, built once. Its parameters are as many as the columns whatever the
     number of rows, so psycopg parses it once and PostgreSQL prepares it."""
     [key] = table.primary_key.columns
-    arrays = [bindparam(c, type_=ARRAY(table.c[c].type, dimensions=1)) for c in columns]
+    arrays = [bindparam(c, type_=ARRAY(_element(table.c[c].type), dimensions=1)) for c in columns]
     new = func.unnest(*arrays).table_valued(*columns).render_derived(name="new")
     return (
         postgresql.insert(table)
@@ -172,6 +183,12 @@ def _insert_arrays_or_skip(table: Table, columns: tuple[str, ...]) -> Insert:
         .on_conflict_do_nothing()
         .returning(key)
     )
+
+
+def _element(column_type: TypeEngine) -> TypeEngine:
+    """An array element's type for a column: a string without its length, since a cast to
+    VARCHAR(n)[] would cut a longer value short where the INSERT refuses it."""
+    return String() if isinstance(column_type, String) else column_type
 
 
 def make_engine(url: str) -> Engine:
