@@ -113,6 +113,38 @@ def answers_summing_to(
     return answers
 
 
+def check_in_values(
+    of_patient: Patient,
+    entered_by: uuid.UUID,
+    definition: Definition,
+    answers: dict[str, int],
+    completed_at: dt.datetime,
+) -> dict:
+    """A scored check-in's columns, sent by the patient five minutes after completing it."""
+    result = score(definition, answers)
+    return {
+        "id": uuid.uuid4(),
+        "clinic_id": of_patient.clinic_id,
+        "patient_id": of_patient.id,
+        "questionnaire": definition.key,
+        "questionnaire_version": definition.version,
+        "answers": answers,
+        "total": result.total,
+        "severity": result.severity,
+        "subscales": result.subscales,
+        "flags": list(result.flags),
+        "completed_at": completed_at,
+        "completed_offset_minutes": 0,
+        "received_at": completed_at + dt.timedelta(minutes=5),
+        "late": False,
+        "status": "final",
+        "source": "patient",
+        "entered_by": entered_by,
+        "idempotency_key": None,
+        "body_hash": hashlib.sha256(uuid.uuid4().bytes).hexdigest(),
+    }
+
+
 def bulk_check_ins(
     session: Session,
     of_patient: Patient,
@@ -121,32 +153,10 @@ def bulk_check_ins(
 ) -> int:
     """Scored check-ins inserted in one statement, without alerts: history for benchmarks and
     load tests, where going through the API one at a time would take hours."""
-    values = []
-    for definition, answers, completed_at in rows:
-        result = score(definition, answers)
-        values.append(
-            {
-                "id": uuid.uuid4(),
-                "clinic_id": of_patient.clinic_id,
-                "patient_id": of_patient.id,
-                "questionnaire": definition.key,
-                "questionnaire_version": definition.version,
-                "answers": answers,
-                "total": result.total,
-                "severity": result.severity,
-                "subscales": result.subscales,
-                "flags": list(result.flags),
-                "completed_at": completed_at,
-                "completed_offset_minutes": 0,
-                "received_at": completed_at + dt.timedelta(minutes=5),
-                "late": False,
-                "status": "final",
-                "source": "patient",
-                "entered_by": entered_by,
-                "idempotency_key": None,
-                "body_hash": hashlib.sha256(uuid.uuid4().bytes).hexdigest(),
-            }
-        )
+    values = [
+        check_in_values(of_patient, entered_by, definition, answers, completed_at)
+        for definition, answers, completed_at in rows
+    ]
     if values:
         session.execute(insert(CheckIn), values)
     return len(values)
