@@ -106,7 +106,8 @@ def insert_new(session: Session, records: Sequence[Base]) -> set:
     """Store new ORM records of one class in one INSERT … ON CONFLICT DO NOTHING … RETURNING
     and answer the primary keys of those stored (one left out: a row already holds one of its
     unique keys). Stored records join the session as persistent, every attribute they were
-    given taken as loaded (give them all: one left out is read when first used)."""
+    given taken as loaded (give them all: one left out is read when first used, and one with a
+    default is refused, ValueError)."""
     if not records:
         return set()
     mapper = inspect(type(records[0]))
