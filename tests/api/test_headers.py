@@ -36,6 +36,8 @@ def test_no_cookie_session_is_read_or_kept(app, client):
     with app.test_request_context("/healthz", headers={"Cookie": "session=eyJ1c2VyIjoxfQ.x.y"}):
         session = app.session_interface.open_session(app, flask.request)
         assert isinstance(session, NullSession) and dict(session) == {}
+        with pytest.raises(RuntimeError):
+            session["user"] = 1
     assert "Set-Cookie" not in client.get("/healthz").headers
 
 
